@@ -1,0 +1,59 @@
+# Every dependency comes from a Debian 12 package (scripts/setup.sh installs them)
+# and is found the way that package installs it.
+
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+
+# FlatBuffers 2.0.8: CMake config (the case of "FlatBuffers" matters) and the
+# flatc of the same package version.
+find_package(FlatBuffers CONFIG REQUIRED)
+if(TARGET flatbuffers::flatc AND NOT CMAKE_CROSSCOMPILING)
+  set(NF_FLATC $<TARGET_FILE:flatbuffers::flatc>)
+else()
+  find_program(NF_FLATC_PROGRAM flatc REQUIRED)
+  set(NF_FLATC ${NF_FLATC_PROGRAM})
+endif()
+
+# Asio 1.22, standalone and header-only.
+find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
+add_library(nf_asio INTERFACE)
+target_include_directories(nf_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
+target_compile_definitions(nf_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+target_link_libraries(nf_asio INTERFACE Threads::Threads)
+add_library(nf::asio ALIAS nf_asio)
+
+# mbedTLS 2.28 (no CMake config in Debian 12: plain libraries).
+find_path(MBEDTLS_INCLUDE_DIR mbedtls/ssl.h REQUIRED)
+find_library(MBEDTLS_LIBRARY mbedtls REQUIRED)
+find_library(MBEDX509_LIBRARY mbedx509 REQUIRED)
+find_library(MBEDCRYPTO_LIBRARY mbedcrypto REQUIRED)
+add_library(nf_mbedtls INTERFACE)
+target_include_directories(nf_mbedtls SYSTEM INTERFACE ${MBEDTLS_INCLUDE_DIR})
+target_link_libraries(nf_mbedtls INTERFACE ${MBEDTLS_LIBRARY} ${MBEDX509_LIBRARY}
+                                           ${MBEDCRYPTO_LIBRARY})
+add_library(nf::mbedtls ALIAS nf_mbedtls)
+
+# XNNPACK needs pthreadpool.h, which its Debian package does not pull in.
+find_path(XNNPACK_INCLUDE_DIR xnnpack.h REQUIRED)
+find_path(PTHREADPOOL_INCLUDE_DIR pthreadpool.h REQUIRED)
+find_library(XNNPACK_LIBRARY XNNPACK REQUIRED)
+find_library(PTHREADPOOL_LIBRARY pthreadpool REQUIRED)
+add_library(nf_xnnpack INTERFACE)
+target_include_directories(nf_xnnpack SYSTEM INTERFACE ${XNNPACK_INCLUDE_DIR}
+                                                       ${PTHREADPOOL_INCLUDE_DIR})
+target_link_libraries(nf_xnnpack INTERFACE ${XNNPACK_LIBRARY} ${PTHREADPOOL_LIBRARY}
+                                           Threads::Threads)
+add_library(nf::xnnpack ALIAS nf_xnnpack)
+
+# Command lines and config files for the programs: CLI11 and toml++ from Debian,
+# rather than hand-written parsers.
+find_package(CLI11 CONFIG REQUIRED)
+find_package(tomlplusplus CONFIG REQUIRED)
+
+if(NF_BUILD_TESTS)
+  find_package(doctest CONFIG REQUIRED)
+endif()
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist.
+set(NF_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+    CACHE PATH "Directory holding the Fashion-MNIST IDX files")
