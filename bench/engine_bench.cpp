@@ -19,6 +19,7 @@
 #include "core/engine/kernels.h"
 #include "core/engine/model.h"
 #include "core/engine/model_impl.h"
+#include "core/engine/trainer.h"
 #include "core/engine/xnn_dense.h"
 #include "core/util/rng.h"
 
@@ -310,6 +311,21 @@ int main(int argc, char** argv) {
       const double tr = median_seconds_per_call(opt, scalar);
       nf::engine::force_scalar(false);
       extras.push_back({std::string(isa) + "_vs_scalar", cases[i].name, big, tr / ts});
+    }
+  }
+
+  // Evaluation of the dense model: XNNPACK's operator chain against the
+  // engine's own forward pass (what evaluate() chooses between).
+  {
+    const double t_engine =
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, false); });
+    const double t_xnn =
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, true); });
+    extras.push_back({"eval_xnnpack_vs_engine", "dense", 256, t_engine / t_xnn});
+    if (!opt.json) {
+      std::printf("\nevaluation of dense (2048 examples, batch 256): engine %.0f samples/s, "
+                  "XNNPACK %.0f samples/s\n",
+                  static_cast<double>(data.size) / t_engine, static_cast<double>(data.size) / t_xnn);
     }
   }
 
