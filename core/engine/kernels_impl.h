@@ -17,6 +17,13 @@ inline int min_int(int a, int b) {
   return a < b ? a : b;
 }
 
+// Rows of the next tile when `left` rows remain: tiles as even as possible
+// (13 rows -> 5, 4, 4 rather than 6, 6, 1; a one-row tile is load-bound).
+inline int tile_rows(int left) {
+  const int tiles = (left + kMR - 1) / kMR;
+  return (left + tiles - 1) / tiles;
+}
+
 // Loads vector v of a tile whose last vector may be partial.
 template <bool kPartial>
 inline R load_tile(const float* p, int v, int nv, int tail) {
@@ -105,8 +112,8 @@ void forward_rows(int k, int n, const float* w, const int64_t* w_off, const floa
 void block_forward(int m, int k, int n, const float* w, const int64_t* w_off, const float* x,
                    const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
                    size_t y_stride) {
-  for (int i0 = 0; i0 < m; i0 += kMR) {
-    const int mr = min_int(kMR, m - i0);
+  for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
+    mr = tile_rows(m - i0);
 #define NF_BODY(MR_) \
   forward_rows<MR_>(k, n, w, w_off + i0, x, cols, x_stride, y, rows + i0, y_stride)
     NF_SWITCH_ROWS(mr, NF_BODY)
@@ -151,8 +158,8 @@ void backward_input_cols(int m, int n, const float* w, const int64_t* w_off, con
 void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_off,
                           const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
                           const int32_t* cols, size_t dx_stride) {
-  for (int j0 = 0; j0 < k; j0 += kMR) {
-    const int mj = min_int(kMR, k - j0);
+  for (int j0 = 0, mj = 0; j0 < k; j0 += mj) {
+    mj = tile_rows(k - j0);
 #define NF_BODY(MJ_) \
   backward_input_cols<MJ_>(m, n, w + j0, w_off, dy, rows, dy_stride, dx, cols + j0, dx_stride)
     NF_SWITCH_ROWS(mj, NF_BODY)
@@ -226,8 +233,8 @@ void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t
 
 void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
                        const float* xt, float* dw, const int64_t* w_off) {
-  for (int i0 = 0; i0 < m; i0 += kMR) {
-    const int mr = min_int(kMR, m - i0);
+  for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
+    mr = tile_rows(m - i0);
 #define NF_BODY(MR_) weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
     NF_SWITCH_ROWS(mr, NF_BODY)
 #undef NF_BODY
