@@ -40,13 +40,38 @@ inline void store_tile(float* p, R r, int v, int nv, int tail) {
 }
 
 // Runs `Tile<MR, NV, kPartial>` over the batch (or column) range [0, n):
-// kNV-vector tiles, then single vectors, then one partial vector.
+// kNV-vector tiles, then one tile of the 1..kNV vectors left, whose last
+// vector may be partial (28 columns run as one 2-vector tile, not two).
 #define NF_RANGE_TILES(MR, n, CALL)                                            \
   do {                                                                         \
     int b_ = 0;                                                                \
     for (; b_ + kNV * kL <= (n); b_ += kNV * kL) CALL(MR, kNV, false, b_, kL); \
-    for (; b_ + kL <= (n); b_ += kL) CALL(MR, 1, false, b_, kL);               \
-    if (b_ < (n)) CALL(MR, 1, true, b_, (n)-b_);                               \
+    const int left_ = (n)-b_;                                                  \
+    if (left_ > 0) {                                                           \
+      const int nv_ = (left_ + kL - 1) / kL;                                   \
+      const int tail_ = left_ - (nv_ - 1) * kL;                                \
+      const bool part_ = tail_ != kL;                                          \
+      switch (nv_) {                                                           \
+        case 1:                                                                \
+          if (part_)                                                           \
+            CALL(MR, 1, true, b_, tail_);                                      \
+          else                                                                 \
+            CALL(MR, 1, false, b_, kL);                                        \
+          break;                                                               \
+        case 2:                                                                \
+          if (part_)                                                           \
+            CALL(MR, 2, true, b_, tail_);                                      \
+          else                                                                 \
+            CALL(MR, 2, false, b_, kL);                                        \
+          break;                                                               \
+        default:                                                               \
+          if (part_)                                                           \
+            CALL(MR, 3, true, b_, tail_);                                      \
+          else                                                                 \
+            CALL(MR, 3, false, b_, kL);                                        \
+          break;                                                               \
+      }                                                                        \
+    }                                                                          \
   } while (0)
 
 // Dispatches a runtime row count 1..kMR (kMR <= 6) to a template argument.
