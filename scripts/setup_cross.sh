@@ -96,7 +96,7 @@ fi
 # 2. Sysroot. The stamp records the package list and the version of each
 # package, so a changed list (or a Debian point release) refreshes it.
 stamp="$sysroot/.nf-sysroot-stamp"
-want="$arch ${sysroot_packages[*]} ${indep_packages[*]}"
+want="format 2: $arch ${sysroot_packages[*]} ${indep_packages[*]}"
 if [[ -f "$stamp" ]] && [[ "$(head -n 1 "$stamp")" == "$want" ]]; then
   echo "setup_cross: $arch tools and sysroot present ($sysroot)"
   exit 0
