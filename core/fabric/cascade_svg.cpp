@@ -11,8 +11,7 @@ namespace nf {
 
 namespace {
 
-constexpr int kMaxImagePixels = 480;  // per side, before display scaling
-constexpr double kPanelSize = 360;    // display size of the widest layer
+constexpr double kPanelSize = 360;  // display size of the widest layer
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -107,8 +106,7 @@ std::string base64(const std::string& bytes) {
 // The mask as a PNG of ceil(rows / f) x ceil(cols / f) pixels, each pixel
 // the share of its f x f entries that are set: white none, black all; any
 // set entry gives at least a light grey so isolated edges stay visible.
-std::string mask_png(const Mask& m, int* width, int* height) {
-  const int f = std::max(1, (std::max(m.rows, m.cols) + kMaxImagePixels - 1) / kMaxImagePixels);
+std::string mask_png(const Mask& m, int f, int* width, int* height) {
   *width = std::max(1, (m.cols + f - 1) / f);
   *height = std::max(1, (m.rows + f - 1) / f);
   std::vector<int32_t> count(static_cast<size_t>(*width) * static_cast<size_t>(*height), 0);
@@ -173,6 +171,10 @@ std::string cascade_svg(const Cascade& cascade, const std::string& title) {
   const std::vector<int32_t> widths = cascade.widths();
   const int32_t widest = *std::max_element(widths.begin(), widths.end());
   const double scale = kPanelSize / widest;  // display pixels per node
+  // Nodes per image pixel: at most one image pixel per display pixel, so a
+  // viewer never downscales (which would alias thin lines away) and each
+  // pixel shows the share of its entries that are set.
+  const int pixel_nodes = std::max(1, static_cast<int>(std::ceil(widest / kPanelSize)));
   const double margin = 20, gap = 40, top = 64;
 
   std::string body;
@@ -180,7 +182,7 @@ std::string cascade_svg(const Cascade& cascade, const std::string& title) {
   for (size_t l = 0; l < cascade.sublayers.size(); ++l) {
     const Mask& m = cascade.sublayers[l].mask;
     int w = 0, h = 0;
-    const std::string png = mask_png(m, &w, &h);
+    const std::string png = mask_png(m, pixel_nodes, &w, &h);
     const double dw = std::max(2.0, m.cols * scale), dh = std::max(2.0, m.rows * scale);
     body += "<text x=\"" + fmt(x) + "\" y=\"" + fmt(top - 22) + "\" font-size=\"12\">M" +
             std::to_string(l + 1) + ": " + std::to_string(m.rows) + " x " + std::to_string(m.cols) +
