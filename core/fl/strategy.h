@@ -79,9 +79,7 @@ struct ClientFailure {
   std::string reason;  // e.g. "timeout after 30 s", "rejected: value[3] is nan"
 };
 
-// One client's evaluation as the strategy sees it (the wire's EvaluateResult,
-// core/fl/messages.h, is decoded into this by the aggregator).
-struct ClientEvaluation {
+struct ClientEvaluateResult {
   std::string client_id;
   int64_t num_examples = 0;
   double loss = 0.0;
@@ -140,7 +138,7 @@ class Strategy {
   virtual EvaluateConfig configure_evaluate(int64_t round) const = 0;
   // Example-weighted loss and accuracy; an error when no client reported.
   virtual Result<EvaluateSummary> aggregate_evaluate(int64_t round,
-                                                     std::span<const ClientEvaluation> results,
+                                                     std::span<const ClientEvaluateResult> results,
                                                      std::span<const ClientFailure> failures) const;
 
   void set_centralized_evaluator(CentralizedEvaluator evaluator) {

@@ -95,7 +95,7 @@ TEST_CASE("state: corrupt bytes and another strategy's state are refused") {
 
 TEST_CASE("aggregate_evaluate: example-weighted loss and accuracy, failures counted") {
   auto s = std::move(make_strategy("fedavg", {})).value();
-  std::vector<ClientEvaluation> results = {
+  std::vector<ClientEvaluateResult> results = {
       {"a", 100, 0.5, 0.8}, {"b", 300, 1.0, 0.6}, {"c", 0, 9.0, 0.0}};
   std::vector<ClientFailure> failures = {{"d", "disconnected"}};
   auto summary = s->aggregate_evaluate(2, results, failures);
