@@ -55,9 +55,9 @@ bool evaluate_xnnpack(const Model& model, const Dataset& data, std::span<const i
   const float* w = model.parameters().data();
   for (int l = 0; l < model.num_layers(); ++l) {
     const Cascade& c = model.cascade(l);
-    auto op = XnnDense::create(c.n_in, c.n_out, w + model.weight_offset(l, 0),
-                               w + model.bias_offset(l),
-                               model.spec().layers[l].activation == Activation::kRelu);
+    auto op =
+        XnnDense::create(c.n_in, c.n_out, w + model.weight_offset(l, 0), w + model.bias_offset(l),
+                         model.spec().layers[l].activation == Activation::kRelu);
     if (!op.is_ok()) return false;
     ops.push_back(std::move(op).value());
     acts.emplace_back(static_cast<size_t>(kBatch) * c.n_out);
@@ -68,7 +68,8 @@ bool evaluate_xnnpack(const Model& model, const Dataset& data, std::span<const i
     const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
     for (int i = 0; i < n; ++i) {
       const int64_t e = indices.empty() ? b0 + i : indices[b0 + i];
-      std::copy_n(data.features.data() + e * dim, dim, acts[0].data() + static_cast<size_t>(i) * dim);
+      std::copy_n(data.features.data() + e * dim, dim,
+                  acts[0].data() + static_cast<size_t>(i) * dim);
     }
     for (size_t l = 0; l < ops.size(); ++l) {
       if (!ops[l]->run(n, acts[l].data(), acts[l + 1].data()).is_ok()) return false;

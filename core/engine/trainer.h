@@ -63,7 +63,7 @@ struct EvalStats {
 // least as fast on x86-64 with AVX-512 (docs/benchmarks.md). Results agree up
 // to float rounding. Preconditions (asserted): data.dim equals the model's input
 // dimension and every label and index is in range.
-EvalStats evaluate(const Model& model, const Dataset& data,
-                   std::span<const int64_t> indices = {}, bool allow_xnnpack = false);
+EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices = {},
+                   bool allow_xnnpack = false);
 
 }  // namespace nf

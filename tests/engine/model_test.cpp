@@ -291,7 +291,8 @@ namespace nf {
 namespace {
 
 TEST_CASE("dense evaluation through XNNPACK agrees with the engine's kernels") {
-  auto model = std::move(Model::create(*parse_model_spec("24|32:relu:dense|4:linear:dense"))).value();
+  auto model =
+      std::move(Model::create(*parse_model_spec("24|32:relu:dense|4:linear:dense"))).value();
   const Dataset data = teacher_dataset(300, 24, 4, 5);
   std::vector<int64_t> some = {5, 1, 299, 42};
   for (bool all : {true, false}) {
