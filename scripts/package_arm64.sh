@@ -7,6 +7,8 @@
 #                                             package the `nf` command in place of nf-agent
 #                                             (to try the packaging where nf-agent is not built)
 #   NF_BUILD_DIR=build/pkg scripts/package_arm64.sh   another build directory
+#   NF_CROSS_TARGETS="nf-agent nf_test_util" ...
+#                                             build only these targets (default: all)
 #   NF_PACKAGE_OPTIONAL=1 ...                 build only, and succeed, when no program
 #                                             to package exists yet (scripts/test.sh)
 #
@@ -21,7 +23,12 @@ scripts/setup_cross.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake -DNF_BUILD_BENCH=OFF \
   "-DNF_PACKAGE_PROGRAMS=$programs" >/dev/null
-cmake --build "$build" -j "$jobs"
+if [[ -n "${NF_CROSS_TARGETS:-}" ]]; then
+  read -r -a targets <<<"$NF_CROSS_TARGETS"
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+else
+  cmake --build "$build" -j "$jobs"
+fi
 
 if [[ ! -f "$build/CPackConfig.cmake" ]]; then
   if [[ "${NF_PACKAGE_OPTIONAL:-0}" == 1 ]]; then

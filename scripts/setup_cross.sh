@@ -69,12 +69,21 @@ apt_opts=(-q -o DPkg::Lock::Timeout=600)
 apt_updated=0
 apt_update() {
   [[ $apt_updated -eq 1 ]] && return 0
-  if ! apt-get "${apt_opts[@]}" update >/tmp/nf-apt-update.log 2>&1; then
-    echo "setup_cross: error: 'apt-get update' failed; is the Debian package archive reachable?" >&2
-    tail -n 5 /tmp/nf-apt-update.log >&2
-    exit 1
-  fi
-  apt_updated=1
+  # Retried: a mirror caught mid-sync answers with index files whose hashes
+  # do not match, which a later attempt does not see.
+  local attempt
+  for attempt in 1 2 3; do
+    if apt-get "${apt_opts[@]}" update >/tmp/nf-apt-update.log 2>&1 &&
+      ! grep -q '^E:' /tmp/nf-apt-update.log; then
+      apt_updated=1
+      return 0
+    fi
+    echo "setup_cross: 'apt-get update' failed (attempt $attempt of 3)" >&2
+    sleep $((attempt * 5))
+  done
+  echo "setup_cross: error: 'apt-get update' failed; is the Debian package archive reachable?" >&2
+  tail -n 5 /tmp/nf-apt-update.log >&2
+  exit 1
 }
 
 # 1. Host tools.
