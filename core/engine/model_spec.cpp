@@ -1,5 +1,7 @@
 #include "core/engine/model_spec.h"
 
+#include "core/fabric/budget.h"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -238,9 +240,16 @@ Result<ModelSpec> standard_mlp_spec_for_fraction(FabricKind kind, double weight_
         candidates.push_back(p);
       }
     } else {
-      return invalid_argument("no weight-fraction rule for fabric kind '" +
-                              std::string(fabric_kind_name(kind)) +
-                              "' (supported: dense, clos, butterfly)");
+      // Other kinds: the fabric's budget solver (size only).
+      FabricSpec fs;
+      fs.kind = kind;
+      auto solved = solve_budget(fs, n_in, n_out, params_for_density(weight_fraction, n_in, n_out));
+      if (!solved.is_ok()) {
+        return solved.status().with_context("layer " + std::to_string(i + 1));
+      }
+      spec.layers[i].fabric = solved->spec;
+      n_in = n_out;
+      continue;
     }
     NF_ASSIGN_OR_RETURN(FabricParams params,
                         closest_params(kind, candidates, n_in, n_out, weight_fraction));

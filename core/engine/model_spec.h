@@ -73,8 +73,11 @@ std::string format_architecture(const ModelSpec& spec);
 ModelSpec standard_mlp_spec(FabricKind kind, const FabricParams& params, uint64_t seed = 0);
 
 // The same, choosing parameters per layer so that each hidden layer keeps about
-// `weight_fraction` of its dense weights. Supports Clos and butterfly kinds (and
-// dense, which ignores the fraction); errors name an unsupported kind.
+// `weight_fraction` of its dense weights. Clos and butterfly: among the
+// parameters within 25% of the target, the widest blocks (the engine's
+// fastest layout; Clos keeps n = r = ceil(sqrt(n_in)) and picks m); every
+// other kind goes through the fabric's budget solver (core/fabric/budget.h).
+// Dense ignores the fraction. Errors name the layer and the fabric's reason.
 Result<ModelSpec> standard_mlp_spec_for_fraction(FabricKind kind, double weight_fraction,
                                                  uint64_t seed = 0);
 
