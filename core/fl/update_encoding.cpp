@@ -149,7 +149,11 @@ Status encode_values(std::span<const float> values, std::span<const float> refer
   auto value_at = [&](size_t i) { return encoding.delta ? values[i] - reference[i] : values[i]; };
   switch (encoding.type) {
     case ValueType::kF32:
-      for (size_t i = 0; i < n; ++i) store_f32(p + 4 * i, value_at(i));
+      if (std::endian::native == std::endian::little && !encoding.delta) {
+        if (n > 0) std::memcpy(p, values.data(), 4 * n);  // already the wire layout
+      } else {
+        for (size_t i = 0; i < n; ++i) store_f32(p + 4 * i, value_at(i));
+      }
       break;
     case ValueType::kF16:
       for (size_t i = 0; i < n; ++i) {
@@ -173,8 +177,9 @@ Status encode_values(std::span<const float> values, std::span<const float> refer
         const float scale = max_abs / 127.0f;
         store_f32(p, scale);
         p += 4;
+        const float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
         for (size_t i = begin; i < end; ++i) {
-          float q = scale > 0.0f ? std::round(value_at(i) / scale) : 0.0f;
+          float q = std::round(value_at(i) * inverse);
           q = std::clamp(q, -127.0f, 127.0f);
           *p++ = static_cast<uint8_t>(static_cast<int8_t>(q));
         }
@@ -211,7 +216,11 @@ Status decode_values(const EncodedValues& encoded, std::span<const float> refere
   const uint8_t* p = encoded.bytes.data();
   switch (encoded.encoding.type) {
     case ValueType::kF32:
-      for (size_t i = 0; i < n; ++i) out[i] = load_f32(p + 4 * i);
+      if (std::endian::native == std::endian::little) {
+        if (n > 0) std::memcpy(out.data(), p, 4 * n);
+      } else {
+        for (size_t i = 0; i < n; ++i) out[i] = load_f32(p + 4 * i);
+      }
       break;
     case ValueType::kF16:
       for (size_t i = 0; i < n; ++i) {
