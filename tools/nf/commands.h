@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 
-namespace nf::cli {}  // namespace nf::cli
 namespace nf::cli {
+
 void add_topo_command(CLI::App& app, int* exit_code);
+void add_certs_command(CLI::App& app, int* exit_code);  // tools/nf/certs_command.cpp
+
 }  // namespace nf::cli

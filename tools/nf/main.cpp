@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "nf 0.1.0");
   int exit_code = 0;
   nf::cli::add_topo_command(app, &exit_code);
-  (void)exit_code;
+  nf::cli::add_certs_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
