@@ -11,3 +11,6 @@ set(NF_CROSS_PROCESSOR armv7l)
 set(NF_CROSS_QEMU qemu-arm)
 set(NF_CROSS_SYSROOT_NAME sysroot-armhf)
 include(${CMAKE_CURRENT_LIST_DIR}/NfCrossToolchain.cmake)
+# GCC notes that passing some structures changed ABI in GCC 7.1 (-Wpsabi):
+# irrelevant here, where everything is built by GCC 12.
+set(CMAKE_CXX_FLAGS_INIT "-Wno-psabi")

@@ -102,8 +102,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
 fi
 
-# 2. Sysroot. The stamp records the package list and the version of each
-# package, so a changed list (or a Debian point release) refreshes it.
+# 2. Sysroot. The stamp's first line is the package list: a changed list
+# rebuilds the sysroot. The versions unpacked follow it (cmake/NfDebDepends.cmake
+# reads them); to take a Debian point release, delete the sysroot.
 stamp="$sysroot/.nf-sysroot-stamp"
 want="format 2: $arch ${sysroot_packages[*]} ${indep_packages[*]}"
 if [[ -f "$stamp" ]] && [[ "$(head -n 1 "$stamp")" == "$want" ]]; then
