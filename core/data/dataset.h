@@ -13,9 +13,9 @@
 namespace nf {
 
 struct Dataset {
-  int64_t size = 0;         // number of examples
-  int32_t dim = 0;          // features per example
-  int32_t num_classes = 0;  // labels are in [0, num_classes)
+  int64_t size = 0;             // number of examples
+  int32_t dim = 0;              // features per example
+  int32_t num_classes = 0;      // labels are in [0, num_classes)
   std::vector<float> features;  // size * dim, row-major
   std::vector<int32_t> labels;  // size
   std::string name;             // e.g. "fashion-mnist/train", for messages
