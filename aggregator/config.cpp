@@ -1,11 +1,13 @@
 #include "aggregator/config.h"
 
 #include <toml++/toml.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
+#include "core/fl/strategy_factory.h"
 
 namespace nf::aggregator {
 
@@ -38,22 +40,15 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
       {"client.epochs", "local epochs per task", &c.client_epochs},
       {"client.batch", "local batch size", &c.client_batch},
       {"client.lr", "local learning rate", &c.client_lr},
-      {"client.optimizer", "local optimizer (sgd, momentum, adam)", &c.client_optimizer},
-      {"client.prox_mu", "FedProx proximal term weight (0: none)", &c.prox_mu},
-      {"strategy.name",
-       "fedavg fedavgm fedprox fedadam fedyogi fedadagrad median trimmed_mean krum multi_krum",
+      {"strategy.spec",
+       "fedavg, fedprox:mu=0.01, fedavgm:momentum=0.9, fedadam:lr=0.01, fedyogi, fedadagrad, "
+       "median, trimmed_mean:beta=0.1, krum:f=1, multikrum:f=1,m=3; each takes clip=<norm>",
        &c.strategy},
-      {"strategy.server_lr", "server learning rate (FedAvgM, FedOpt)", &c.server_lr},
-      {"strategy.momentum", "server momentum (FedAvgM)", &c.server_momentum},
-      {"strategy.beta1", "FedOpt beta1", &c.beta1},
-      {"strategy.beta2", "FedOpt beta2", &c.beta2},
-      {"strategy.tau", "FedOpt adaptivity tau", &c.tau},
-      {"strategy.trim_fraction", "fraction trimmed at each end (trimmed_mean)", &c.trim_fraction},
-      {"strategy.krum_byzantine", "Byzantine clients tolerated by Krum", &c.krum_byzantine},
-      {"strategy.krum_selected", "updates averaged by multi-Krum", &c.krum_selected},
-      {"strategy.clip_norm", "clip each update's delta to this L2 norm (0: off)", &c.clip_norm},
-      {"strategy.max_update_norm", "reject updates whose delta norm exceeds this",
+      {"strategy.max_update_norm", "reject updates whose delta norm exceeds this (0: none)",
        &c.max_update_norm},
+      {"strategy.max_update_ratio",
+       "reject updates whose delta norm exceeds this multiple of the model's norm (0: none)",
+       &c.max_update_ratio},
       {"checkpoint.dir", "directory of checkpoints and metrics", &c.checkpoint_dir},
       {"checkpoint.kept", "checkpoints kept (at least 2)", &c.checkpoints_kept},
       {"evaluation.data_dir", "Fashion-MNIST directory (empty: the installed data set)",
@@ -197,20 +192,9 @@ Status validate_config(const AggregatorConfig& c) {
   if (!(c.min_completion > 0 && c.min_completion <= 1)) {
     return bad("rounds.min_completion", std::to_string(c.min_completion), "must be in (0, 1]");
   }
-  static const std::set<std::string> kStrategies = {
-      "fedavg",     "fedavgm", "fedprox",      "fedadam", "fedyogi",
-      "fedadagrad", "median",  "trimmed_mean", "krum",    "multi_krum"};
-  if (!kStrategies.count(c.strategy)) {
-    return bad("strategy.name", c.strategy,
-               "unknown (fedavg fedavgm fedprox fedadam fedyogi fedadagrad median "
-               "trimmed_mean krum multi_krum)");
-  }
-  if (!(c.trim_fraction >= 0 && c.trim_fraction < 0.5)) {
-    return bad("strategy.trim_fraction", std::to_string(c.trim_fraction), "must be in [0, 0.5)");
-  }
-  if (c.clip_norm < 0) return bad("strategy.clip_norm", std::to_string(c.clip_norm), "< 0");
-  if (!(c.max_update_norm > 0)) {
-    return bad("strategy.max_update_norm", std::to_string(c.max_update_norm), "must be > 0");
+  NF_RETURN_IF_ERROR(parse_strategy_spec(c.strategy).status().with_context("strategy.spec"));
+  if (c.max_update_norm < 0 || c.max_update_ratio < 0) {
+    return invalid_argument("strategy.max_update_norm and strategy.max_update_ratio must be >= 0");
   }
   if (c.checkpoint_dir.empty()) return bad("checkpoint.dir", "\"\"", "must not be empty");
   if (c.checkpoints_kept < 2) {
@@ -220,7 +204,6 @@ Status validate_config(const AggregatorConfig& c) {
   if (c.client_epochs < 1 || c.client_batch < 1 || !(c.client_lr > 0)) {
     return invalid_argument("client.epochs, client.batch and client.lr must be positive");
   }
-  if (c.prox_mu < 0) return bad("client.prox_mu", std::to_string(c.prox_mu), "must be >= 0");
   if (c.eval_every < 0) return bad("evaluation.every", std::to_string(c.eval_every), "< 0");
   return Status::ok();
 }

@@ -47,22 +47,14 @@ struct AggregatorConfig {
   int64_t client_epochs = 1;
   int64_t client_batch = 32;
   double client_lr = 0.05;
-  std::string client_optimizer = "sgd";
-  double prox_mu = 0.0;  // FedProx: proximal term weight applied by the client
 
   // [strategy]
-  std::string strategy = "fedavg";  // fedavg fedavgm fedprox fedadam fedyogi fedadagrad median
-                                    // trimmed_mean krum multi_krum
-  double server_lr = 1.0;
-  double server_momentum = 0.9;
-  double beta1 = 0.9;
-  double beta2 = 0.99;
-  double tau = 1e-3;
-  double trim_fraction = 0.1;
-  int64_t krum_byzantine = 1;    // f, the number of Byzantine clients Krum tolerates
-  int64_t krum_selected = 1;     // m, the number of updates multi-Krum averages
-  double clip_norm = 0.0;        // update norm clipping; 0 disables
-  double max_update_norm = 1e4;  // validation: an update delta larger than this is rejected
+  // A core/fl strategy spec: "fedavg", "fedprox:mu=0.01", "fedavgm:momentum=0.9",
+  // "fedadam:lr=0.01", "fedyogi", "fedadagrad", "median", "trimmed_mean:beta=0.1",
+  // "krum:f=1", "multikrum:f=1,m=3"; each also takes clip=<norm>.
+  std::string strategy = "fedavg";
+  double max_update_norm = 0.0;    // validation: reject a delta norm above this (0: no bound)
+  double max_update_ratio = 10.0;  // ... or above this multiple of the global norm (0: none)
 
   // [checkpoint]
   std::string checkpoint_dir = "nf-aggregator-state";

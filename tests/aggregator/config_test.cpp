@@ -17,22 +17,20 @@ TEST_CASE("a TOML file sets values and --print-config output reads back identica
 rounds = 7
 min_completion = 0.75
 [strategy]
-name = "krum"
-krum_byzantine = 2
+spec = "krum:f=2"
 [server]
 insecure = true
 )";
   REQUIRE(apply_toml(text, "test.toml", c).is_ok());
   CHECK(c.rounds == 7);
   CHECK(c.min_completion == 0.75);
-  CHECK(c.strategy == "krum");
-  CHECK(c.krum_byzantine == 2);
+  CHECK(c.strategy == "krum:f=2");
   CHECK(c.insecure);
 
   AggregatorConfig back;
   REQUIRE(apply_toml(config_to_toml(c), "printed", back).is_ok());
   CHECK(config_to_toml(back) == config_to_toml(c));
-  CHECK(back.strategy == "krum");
+  CHECK(back.strategy == "krum:f=2");
 }
 
 TEST_CASE("unknown keys, wrong types and bad syntax are errors naming the key") {
