@@ -61,7 +61,7 @@ std::string to_json_line(const RoundMetrics& m) {
   }
   o << "],\"failures\":[";
   for (size_t i = 0; i < m.failures.size(); ++i) {
-    o << (i ? "," : "") << "{\"device\":" << json_quote(m.failures[i].device)
+    o << (i ? "," : "") << "{\"device\":" << json_quote(m.failures[i].client_id)
       << ",\"reason\":" << json_quote(m.failures[i].reason) << "}";
   }
   o << "],\"examples\":" << m.examples << ",\"train_loss\":" << num(m.train_loss)

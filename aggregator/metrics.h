@@ -8,14 +8,10 @@
 #include <vector>
 
 #include "aggregator/checkpoint.h"
+#include "core/fl/strategy.h"
 #include "core/util/status.h"
 
 namespace nf::aggregator {
-
-struct ClientFailure {
-  std::string device;
-  std::string reason;  // "timeout", "disconnected", "rejected: non-finite value at 17", ...
-};
 
 struct RoundMetrics {
   int64_t round = 0;
@@ -24,6 +20,7 @@ struct RoundMetrics {
   int64_t sampled = 0;
   int64_t participants = 0;  // accepted updates
   std::vector<std::string> participant_ids;
+  // "timeout", "disconnected", "rejected: value[3] is nan", ...
   std::vector<ClientFailure> failures;
   int64_t examples = 0;
   double train_loss = 0;  // example-weighted mean of the clients' local losses
