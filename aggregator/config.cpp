@@ -20,11 +20,11 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
       {"server.tls_ca", "the CA that signs device certificates (PEM)", &c.tls_ca},
       {"server.heartbeat_seconds", "heartbeat interval announced to devices", &c.heartbeat_seconds},
       {"server.max_connections", "connections beyond this are refused", &c.max_connections},
-      {"model.spec_file", "a canonical model spec file (overrides the fields below)",
-       &c.model_spec_file},
-      {"model.fabric", "fabric of the sparse layers (clos, butterfly, ...)", &c.model_fabric},
-      {"model.hidden", "hidden width of the MLP", &c.model_hidden},
-      {"model.budget", "fraction of dense weights kept", &c.model_budget},
+      {"model.spec", "canonical model spec text, or @path of a file holding it (overrides "
+       "fabric and budget)", &c.model_spec},
+      {"model.fabric", "fabric of the MLP's hidden layers (clos, butterfly, dense)",
+       &c.model_fabric},
+      {"model.budget", "fraction of dense weights each hidden layer keeps", &c.model_budget},
       {"model.seed", "seed of masks and initial values", &c.model_seed},
       {"rounds.rounds", "number of rounds to run", &c.rounds},
       {"rounds.clients_per_round", "clients whose updates a round wants", &c.clients_per_round},
@@ -61,8 +61,11 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
   };
 }
 
-std::string flag_name(const std::string& key) {
-  std::string flag = "--" + key;
+std::string flag_name(const std::string& key, const std::vector<ConfigField>& all) {
+  const std::string name = key.substr(key.find('.') + 1);
+  int same = 0;
+  for (const auto& f : all) same += f.key.substr(f.key.find('.') + 1) == name ? 1 : 0;
+  std::string flag = "--" + (same > 1 ? key : name);
   std::replace(flag.begin(), flag.end(), '.', '-');
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
@@ -195,6 +198,9 @@ Status validate_config(const AggregatorConfig& c) {
   NF_RETURN_IF_ERROR(parse_strategy_spec(c.strategy).status().with_context("strategy.spec"));
   if (c.max_update_norm < 0 || c.max_update_ratio < 0) {
     return invalid_argument("strategy.max_update_norm and strategy.max_update_ratio must be >= 0");
+  }
+  if (!(c.model_budget > 0 && c.model_budget <= 1)) {
+    return bad("model.budget", std::to_string(c.model_budget), "must be in (0, 1]");
   }
   if (c.checkpoint_dir.empty()) return bad("checkpoint.dir", "\"\"", "must not be empty");
   if (c.checkpoints_kept < 2) {

@@ -26,10 +26,9 @@ struct AggregatorConfig {
   int64_t max_connections = 4096;
 
   // [model]
-  std::string model_spec_file;  // a canonical ModelSpec text; empty: built from the fields below
-  std::string model_fabric = "clos";
-  int64_t model_hidden = 128;  // hidden width of the default MLP
-  double model_budget = 0.1;   // fraction of dense weights kept by the fabric
+  std::string model_spec;  // canonical ModelSpec text (or @file); empty: the fields below
+  std::string model_fabric = "clos";  // hidden layers of the 784-300-100-10 MLP
+  double model_budget = 0.1;          // fraction of dense weights each hidden layer keeps
   int64_t model_seed = 1;
 
   // [rounds]
@@ -80,8 +79,10 @@ struct ConfigField {
 // The table of every setting of `config`, pointing into it.
 std::vector<ConfigField> config_fields(AggregatorConfig& config);
 
-// "server.listen" -> "--server-listen".
-std::string flag_name(const std::string& key);
+// The command-line flag of `key`: "--" + its name ("rounds.min_completion" ->
+// "--min-completion"), or "--" + section + name when two sections share the
+// name ("rounds.seed" -> "--rounds-seed").
+std::string flag_name(const std::string& key, const std::vector<ConfigField>& all);
 
 // Applies a TOML document to `config`. Unknown keys and values of the wrong type
 // are errors naming the key, so a typo never silently leaves a default in place.

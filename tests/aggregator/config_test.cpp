@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 namespace nf::aggregator {
 
 TEST_CASE("the defaults are valid and TLS is on") {
@@ -68,9 +70,14 @@ TEST_CASE("validation names the bad setting") {
 }
 
 TEST_CASE("flag names derive from keys") {
-  CHECK(flag_name("rounds.min_completion") == "--rounds-min-completion");
   AggregatorConfig c;
-  for (const auto& f : config_fields(c)) CHECK(f.key.find('.') != std::string::npos);
+  const auto fields = config_fields(c);
+  CHECK(flag_name("rounds.min_completion", fields) == "--min-completion");
+  CHECK(flag_name("rounds.seed", fields) == "--rounds-seed");
+  CHECK(flag_name("model.seed", fields) == "--model-seed");
+  std::set<std::string> flags;
+  for (const auto& f : fields) flags.insert(flag_name(f.key, fields));
+  CHECK(flags.size() == fields.size());
 }
 
 TEST_CASE("split_host_port") {
