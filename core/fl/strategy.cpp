@@ -16,13 +16,13 @@ Result<FitOutcome> Strategy::aggregate_fit(int64_t round, std::span<const float>
 }
 
 Result<EvaluateSummary> Strategy::aggregate_evaluate(
-    int64_t round, std::span<const EvaluateResult> results,
+    int64_t round, std::span<const ClientEvaluateResult> results,
     std::span<const ClientFailure> failures) const {
   EvaluateSummary summary;
   summary.num_failures = static_cast<int32_t>(failures.size());
   double loss_sum = 0.0;
   double accuracy_sum = 0.0;
-  for (const EvaluateResult& r : results) {
+  for (const ClientEvaluateResult& r : results) {
     // A result that cannot be weighted is counted as a failure, not averaged.
     if (r.num_examples <= 0 || !std::isfinite(r.loss) || !std::isfinite(r.accuracy)) {
       ++summary.num_failures;

@@ -78,7 +78,7 @@ struct ClientFailure {
   std::string reason;  // e.g. "timeout after 30 s", "rejected: value[3] is nan"
 };
 
-struct EvaluateResult {
+struct ClientEvaluateResult {
   std::string client_id;
   int64_t num_examples = 0;
   double loss = 0.0;
@@ -137,7 +137,7 @@ class Strategy {
   virtual EvaluateConfig configure_evaluate(int64_t round) const = 0;
   // Example-weighted loss and accuracy; an error when no client reported.
   virtual Result<EvaluateSummary> aggregate_evaluate(int64_t round,
-                                                     std::span<const EvaluateResult> results,
+                                                     std::span<const ClientEvaluateResult> results,
                                                      std::span<const ClientFailure> failures) const;
 
   void set_centralized_evaluator(CentralizedEvaluator evaluator) {
