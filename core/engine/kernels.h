@@ -59,9 +59,9 @@ struct KernelTable {
 
   // Generic masks in CSR, rows [r0, r1):
   // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].
-  void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
-                      const int32_t* col_idx, const float* w, const float* x, size_t x_stride,
-                      float* y, size_t y_stride) = nullptr;
+  void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,
+                      const float* w, const float* x, size_t x_stride, float* y,
+                      size_t y_stride) = nullptr;
   // Columns [c0, c1) through the transposed index (CSC with weight positions):
   // dx[c][b] = sum_{q in column c} w[w_pos[q]] * dy[row_idx[q]][b].
   void (*csr_backward_input)(int32_t c0, int32_t c1, int n, const int32_t* col_ptr,
@@ -70,8 +70,8 @@ struct KernelTable {
                              size_t dx_stride) = nullptr;
   // dw[p] = sum_{b < n} dy[r][b] * x[col_idx[p]][b] for every p of rows [r0, r1).
   void (*csr_weight_grad)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
-                          const int32_t* col_idx, const float* dy, size_t dy_stride,
-                          const float* x, size_t x_stride, float* dw) = nullptr;
+                          const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
+                          size_t x_stride, float* dw) = nullptr;
 };
 
 enum class Isa { kScalar, kAvx2, kAvx512, kNeon };

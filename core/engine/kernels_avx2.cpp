@@ -38,6 +38,8 @@ constexpr KernelTable kTable = make_table("avx2");
 
 }  // namespace
 
-const KernelTable* avx2_kernel_table() { return &kTable; }
+const KernelTable* avx2_kernel_table() {
+  return &kTable;
+}
 
 }  // namespace nf::engine

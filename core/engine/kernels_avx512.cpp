@@ -41,6 +41,8 @@ constexpr KernelTable kTable = make_table("avx512");
 
 }  // namespace
 
-const KernelTable* avx512_kernel_table() { return &kTable; }
+const KernelTable* avx512_kernel_table() {
+  return &kTable;
+}
 
 }  // namespace nf::engine

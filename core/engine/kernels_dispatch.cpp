@@ -8,29 +8,41 @@ namespace nf::engine {
 
 // Tables of instruction sets this build does not compile.
 #if !defined(NF_ENGINE_HAVE_X86_KERNELS)
-const KernelTable* avx2_kernel_table() { return nullptr; }
-const KernelTable* avx512_kernel_table() { return nullptr; }
+const KernelTable* avx2_kernel_table() {
+  return nullptr;
+}
+const KernelTable* avx512_kernel_table() {
+  return nullptr;
+}
 #endif
 #if !defined(NF_ENGINE_HAVE_NEON_KERNELS)
-const KernelTable* neon_kernel_table() { return nullptr; }
+const KernelTable* neon_kernel_table() {
+  return nullptr;
+}
 #endif
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kNeon: return "neon";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kNeon:
+      return "neon";
   }
   return "unknown";
 }
 
 const KernelTable* kernels_for(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return scalar_kernel_table();
+    case Isa::kScalar:
+      return scalar_kernel_table();
     case Isa::kAvx2:
 #if defined(NF_ENGINE_HAVE_X86_KERNELS)
-      if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernel_table();
+      if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return avx2_kernel_table();
 #endif
       return nullptr;
     case Isa::kAvx512:
@@ -40,7 +52,8 @@ const KernelTable* kernels_for(Isa isa) {
       }
 #endif
       return nullptr;
-    case Isa::kNeon: return neon_kernel_table();
+    case Isa::kNeon:
+      return neon_kernel_table();
   }
   return nullptr;
 }
@@ -77,6 +90,8 @@ const KernelTable& active_kernels() {
   return scalar_forced() ? *scalar_kernel_table() : best_kernels();
 }
 
-void force_scalar(bool on) { g_forced.store(on ? 1 : 0, std::memory_order_release); }
+void force_scalar(bool on) {
+  g_forced.store(on ? 1 : 0, std::memory_order_release);
+}
 
 }  // namespace nf::engine

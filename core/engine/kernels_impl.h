@@ -13,7 +13,9 @@ constexpr int kMR = V::kRowTile;
 constexpr int kNV = V::kVecTile;
 using R = typename V::R;
 
-inline int min_int(int a, int b) { return a < b ? a : b; }
+inline int min_int(int a, int b) {
+  return a < b ? a : b;
+}
 
 // Loads vector v of a tile whose last vector may be partial.
 template <bool kPartial>
@@ -32,23 +34,35 @@ inline void store_tile(float* p, R r, int v, int nv, int tail) {
 
 // Runs `Tile<MR, NV, kPartial>` over the batch (or column) range [0, n):
 // kNV-vector tiles, then single vectors, then one partial vector.
-#define NF_RANGE_TILES(MR, n, CALL)                                   \
-  do {                                                                \
-    int b_ = 0;                                                       \
+#define NF_RANGE_TILES(MR, n, CALL)                                            \
+  do {                                                                         \
+    int b_ = 0;                                                                \
     for (; b_ + kNV * kL <= (n); b_ += kNV * kL) CALL(MR, kNV, false, b_, kL); \
-    for (; b_ + kL <= (n); b_ += kL) CALL(MR, 1, false, b_, kL);      \
-    if (b_ < (n)) CALL(MR, 1, true, b_, (n) - b_);                    \
+    for (; b_ + kL <= (n); b_ += kL) CALL(MR, 1, false, b_, kL);               \
+    if (b_ < (n)) CALL(MR, 1, true, b_, (n)-b_);                               \
   } while (0)
 
 // Dispatches a runtime row count 1..kMR (kMR <= 6) to a template argument.
 #define NF_SWITCH_ROWS(mr, BODY) \
   switch (mr) {                  \
-    case 1: BODY(1); break;      \
-    case 2: BODY(2); break;      \
-    case 3: BODY(3); break;      \
-    case 4: BODY(4); break;      \
-    case 5: BODY(5); break;      \
-    default: BODY(6); break;     \
+    case 1:                      \
+      BODY(1);                   \
+      break;                     \
+    case 2:                      \
+      BODY(2);                   \
+      break;                     \
+    case 3:                      \
+      BODY(3);                   \
+      break;                     \
+    case 4:                      \
+      BODY(4);                   \
+      break;                     \
+    case 5:                      \
+      BODY(5);                   \
+      break;                     \
+    default:                     \
+      BODY(6);                   \
+      break;                     \
   }
 
 // ---- structured blocks, feature-major ----
@@ -82,7 +96,7 @@ template <int MR>
 void forward_rows(int k, int n, const float* w, const int64_t* w_off, const float* x,
                   const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
                   size_t y_stride) {
-#define NF_CALL(MR_, NV_, P_, B_, T_)                                                        \
+#define NF_CALL(MR_, NV_, P_, B_, T_) \
   forward_tile<MR_, NV_, P_>(k, w, w_off, x, cols, x_stride, y, rows, y_stride, B_, T_)
   NF_RANGE_TILES(MR, n, NF_CALL);
 #undef NF_CALL
@@ -139,9 +153,8 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
                           const int32_t* cols, size_t dx_stride) {
   for (int j0 = 0; j0 < k; j0 += kMR) {
     const int mj = min_int(kMR, k - j0);
-#define NF_BODY(MJ_)                                                                      \
-  backward_input_cols<MJ_>(m, n, w + j0, w_off, dy, rows, dy_stride, dx, cols + j0, \
-                           dx_stride)
+#define NF_BODY(MJ_) \
+  backward_input_cols<MJ_>(m, n, w + j0, w_off, dy, rows, dy_stride, dx, cols + j0, dx_stride)
     NF_SWITCH_ROWS(mj, NF_BODY)
 #undef NF_BODY
   }
@@ -196,8 +209,7 @@ void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows
                        const float* xt, float* dw, const int64_t* w_off) {
   for (int i0 = 0; i0 < m; i0 += kMR) {
     const int mr = min_int(kMR, m - i0);
-#define NF_BODY(MR_) \
-  weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
+#define NF_BODY(MR_) weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
     NF_SWITCH_ROWS(mr, NF_BODY)
 #undef NF_BODY
   }
@@ -205,7 +217,9 @@ void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows
 
 // ---- structured blocks, batch 1 ----
 
-inline bool contiguous(int k, const int32_t* cols) { return k > 0 && cols[k - 1] - cols[0] == k - 1; }
+inline bool contiguous(int k, const int32_t* cols) {
+  return k > 0 && cols[k - 1] - cols[0] == k - 1;
+}
 
 // Four rows at a time share the loads of the gathered input.
 void block_forward_b1(int m, int k, const float* w, const int64_t* w_off, const float* x,
@@ -391,7 +405,7 @@ void csr_backward_input(int32_t c0, int32_t c1, int n, const int32_t* col_ptr,
       dx[c] = s;
       continue;
     }
-#define NF_CALL(MR_, NV_, P_, B_, T_)                                                          \
+#define NF_CALL(MR_, NV_, P_, B_, T_)                                                           \
   csr_backward_input_tile<NV_, P_>(c, col_ptr, row_idx, w_pos, w, dy, dy_stride, dx, dx_stride, \
                                    B_, T_)
     NF_RANGE_TILES(1, n, NF_CALL);
@@ -399,9 +413,9 @@ void csr_backward_input(int32_t c0, int32_t c1, int n, const int32_t* col_ptr,
   }
 }
 
-void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
-                     const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
-                     size_t x_stride, float* dw) {
+void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,
+                     const float* dy, size_t dy_stride, const float* x, size_t x_stride,
+                     float* dw) {
   const int nv = n - n % kL;
   for (int32_t r = r0; r < r1; ++r) {
     const float* gr = dy + static_cast<size_t>(r) * dy_stride;

@@ -35,6 +35,8 @@ constexpr KernelTable kTable = make_table("neon");
 
 }  // namespace
 
-const KernelTable* neon_kernel_table() { return &kTable; }
+const KernelTable* neon_kernel_table() {
+  return &kTable;
+}
 
 }  // namespace nf::engine

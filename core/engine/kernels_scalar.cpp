@@ -27,6 +27,8 @@ constexpr KernelTable kTable = make_table("scalar");
 
 }  // namespace
 
-const KernelTable* scalar_kernel_table() { return &kTable; }
+const KernelTable* scalar_kernel_table() {
+  return &kTable;
+}
 
 }  // namespace nf::engine

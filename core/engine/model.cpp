@@ -91,19 +91,39 @@ Result<std::unique_ptr<Model>> Model::create_from_cascades(const ModelSpec& spec
   return model;
 }
 
-const ModelSpec& Model::spec() const { return impl_->spec; }
-int Model::num_layers() const { return static_cast<int>(impl_->layers.size()); }
-const Cascade& Model::cascade(int layer) const { return impl_->cascades[layer]; }
-int32_t Model::input_dim() const { return impl_->spec.input_dim; }
-int32_t Model::output_dim() const { return impl_->layers.back().n_out; }
-std::span<float> Model::parameters() { return impl_->params; }
-std::span<const float> Model::parameters() const { return impl_->params; }
-int64_t Model::parameter_count() const { return static_cast<int64_t>(impl_->params.size()); }
-int64_t Model::dense_equivalent_count() const { return impl_->dense_equivalent; }
+const ModelSpec& Model::spec() const {
+  return impl_->spec;
+}
+int Model::num_layers() const {
+  return static_cast<int>(impl_->layers.size());
+}
+const Cascade& Model::cascade(int layer) const {
+  return impl_->cascades[layer];
+}
+int32_t Model::input_dim() const {
+  return impl_->spec.input_dim;
+}
+int32_t Model::output_dim() const {
+  return impl_->layers.back().n_out;
+}
+std::span<float> Model::parameters() {
+  return impl_->params;
+}
+std::span<const float> Model::parameters() const {
+  return impl_->params;
+}
+int64_t Model::parameter_count() const {
+  return static_cast<int64_t>(impl_->params.size());
+}
+int64_t Model::dense_equivalent_count() const {
+  return impl_->dense_equivalent;
+}
 int64_t Model::weight_offset(int layer, int sublayer) const {
   return impl_->layers[layer].weight_offsets[sublayer];
 }
-int64_t Model::bias_offset(int layer) const { return impl_->layers[layer].bias_offset; }
+int64_t Model::bias_offset(int layer) const {
+  return impl_->layers[layer].bias_offset;
+}
 
 uint64_t Model::identity() const {
   Hasher h;
@@ -120,8 +140,7 @@ void Model::initialize(uint64_t seed) {
     const Cascade& c = impl_->cascades[l];
     for (size_t i = 0; i < c.sublayers.size(); ++i) {
       const Mask& mask = c.sublayers[i].mask;
-      const bool feeds_relu =
-          i + 1 == c.sublayers.size() && layer.activation == Activation::kRelu;
+      const bool feeds_relu = i + 1 == c.sublayers.size() && layer.activation == Activation::kRelu;
       Rng rng(seed, (static_cast<uint64_t>(l) << 20) | i);
       float* wi = w + layer.weight_offsets[i];
       for (int32_t r = 0; r < mask.rows; ++r) {

@@ -64,7 +64,8 @@ Result<ModelFile> load_model(const std::string& path) {
   if (version != kVersion) return bad("unsupported version " + std::to_string(version));
   const uint64_t text_len = get_le(data.data() + 12, 4);
   const uint64_t body = data.size() - 8;
-  if (16 + text_len + 8 > body) return bad("spec length " + std::to_string(text_len) + " too large");
+  if (16 + text_len + 8 > body)
+    return bad("spec length " + std::to_string(text_len) + " too large");
   const std::string text(reinterpret_cast<const char*>(data.data() + 16), text_len);
   const uint64_t count = get_le(data.data() + 16 + text_len, 8);
   if (count > (body - 24 - text_len) / 4 || 24 + text_len + count * 4 != body) {

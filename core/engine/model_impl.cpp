@@ -11,7 +11,9 @@ namespace {
 
 constexpr size_t kLaneAlign = 16;
 
-size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+size_t round_up(size_t v, size_t a) {
+  return (v + a - 1) / a * a;
+}
 
 }  // namespace
 
@@ -27,7 +29,8 @@ void ModelImpl::parallel(F&& fn) {
 void ModelImpl::prepare(int capacity, int threads) {
   assert(capacity >= 1 && threads >= 1);
   const size_t want = batch_stride(capacity);
-  if (ws_->stride != 0 && threads == ws_->threads && (want == 1) == (ws_->stride == 1) && want <= ws_->stride) {
+  if (ws_->stride != 0 && threads == ws_->threads && (want == 1) == (ws_->stride == 1) &&
+      want <= ws_->stride) {
     return;
   }
   ws_->stride = want;
@@ -103,7 +106,8 @@ void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
   const size_t s = ws_->stride;
   const int32_t dim = spec.input_dim;
   for (int b = 0; b < n; ++b) {
-    for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
+    for (int32_t f = 0; f < dim; ++f)
+      ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
     ws_->labels[b] = labels[b];
   }
 }

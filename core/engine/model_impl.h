@@ -98,7 +98,7 @@ class ModelImpl {
     int n = 0;  // examples in the loaded batch
     std::vector<float> input;
     std::vector<std::vector<std::vector<float>>> hidden;  // [layer][sublayer < depth-1]
-    std::vector<std::vector<float>> out;                   // [layer], after bias and activation
+    std::vector<std::vector<float>> out;                  // [layer], after bias and activation
     std::vector<float> grad_a, grad_b;
     std::vector<std::vector<float>> scratch;  // per thread
     std::vector<int32_t> labels;

@@ -48,9 +48,12 @@ constexpr int32_t kMaxWidth = 1 << 24;
 
 std::string_view activation_name(Activation a) {
   switch (a) {
-    case Activation::kLinear: return "linear";
-    case Activation::kRelu: return "relu";
-    case Activation::kTanh: return "tanh";
+    case Activation::kLinear:
+      return "linear";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kTanh:
+      return "tanh";
   }
   return "unknown";
 }

@@ -8,10 +8,14 @@ namespace nf {
 
 std::string_view optimizer_name(OptimizerKind kind) {
   switch (kind) {
-    case OptimizerKind::kSgd: return "sgd";
-    case OptimizerKind::kNesterov: return "nesterov";
-    case OptimizerKind::kAdam: return "adam";
-    case OptimizerKind::kAdamW: return "adamw";
+    case OptimizerKind::kSgd:
+      return "sgd";
+    case OptimizerKind::kNesterov:
+      return "nesterov";
+    case OptimizerKind::kAdam:
+      return "adam";
+    case OptimizerKind::kAdamW:
+      return "adamw";
   }
   return "unknown";
 }
@@ -27,10 +31,13 @@ Result<OptimizerKind> parse_optimizer(std::string_view name) {
 
 int optimizer_state_vectors(OptimizerKind kind, float momentum) {
   switch (kind) {
-    case OptimizerKind::kSgd: return momentum != 0.0f ? 1 : 0;
-    case OptimizerKind::kNesterov: return 1;
+    case OptimizerKind::kSgd:
+      return momentum != 0.0f ? 1 : 0;
+    case OptimizerKind::kNesterov:
+      return 1;
     case OptimizerKind::kAdam:
-    case OptimizerKind::kAdamW: return 2;
+    case OptimizerKind::kAdamW:
+      return 2;
   }
   return 0;
 }

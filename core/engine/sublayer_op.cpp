@@ -44,9 +44,8 @@ Result<SublayerOp> SublayerOp::plan(const Sublayer& sublayer) {
   op.rows_ = mask.rows;
   op.cols_ = mask.cols;
   op.nnz_ = static_cast<int64_t>(mask.col_idx.size());
-  if (mask.rows < 0 || mask.cols < 0 ||
-      mask.row_ptr.size() != static_cast<size_t>(mask.rows) + 1 || mask.row_ptr[0] != 0 ||
-      mask.row_ptr.back() != op.nnz_) {
+  if (mask.rows < 0 || mask.cols < 0 || mask.row_ptr.size() != static_cast<size_t>(mask.rows) + 1 ||
+      mask.row_ptr[0] != 0 || mask.row_ptr.back() != op.nnz_) {
     return invalid_argument("mask of " + std::to_string(mask.rows) + " x " +
                             std::to_string(mask.cols) + " has malformed row pointers");
   }
@@ -185,8 +184,8 @@ void SublayerOp::backward_input(const KernelTable& kt, const float* w, const flo
                               dy, block_rows_.data() + b.row_begin, stride, dx,
                               block_cols_.data() + b.col_begin + unit.lo, stride);
     } else {
-      kt.csr_backward_input(unit.lo, unit.hi, n, col_ptr_.data(), row_idx_.data(), w_pos_.data(),
-                            w, dy, stride, dx, stride);
+      kt.csr_backward_input(unit.lo, unit.hi, n, col_ptr_.data(), row_idx_.data(), w_pos_.data(), w,
+                            dy, stride, dx, stride);
     }
   }
   if (part == 0) {
@@ -210,8 +209,8 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
         transposed = unit.index;
       }
       const int64_t r0 = b.row_begin + unit.lo;
-      kt.block_weight_grad(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
-                           scratch, dw, w_off_.data() + r0);
+      kt.block_weight_grad(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride, scratch,
+                           dw, w_off_.data() + r0);
     } else {
       kt.csr_weight_grad(unit.lo, unit.hi, n, row_ptr_.data(), col_idx_.data(), dy, stride, x,
                          stride, dw);
@@ -232,20 +231,20 @@ void SublayerOp::forward_b1(const KernelTable& kt, const float* w, const float* 
   }
 }
 
-void SublayerOp::backward_b1(const KernelTable& kt, const float* w, const float* x,
-                             const float* dy, float* dw, float* dx, float* scratch) const {
+void SublayerOp::backward_b1(const KernelTable& kt, const float* w, const float* x, const float* dy,
+                             float* dw, float* dx, float* scratch) const {
   if (!structured_) {
     kt.csr_weight_grad(0, rows_, 1, row_ptr_.data(), col_idx_.data(), dy, 1, x, 1, dw);
     if (dx != nullptr) {
-      kt.csr_backward_input(0, cols_, 1, col_ptr_.data(), row_idx_.data(), w_pos_.data(), w, dy,
-                            1, dx, 1);
+      kt.csr_backward_input(0, cols_, 1, col_ptr_.data(), row_idx_.data(), w_pos_.data(), w, dy, 1,
+                            dx, 1);
     }
     return;
   }
   for (const BlockRef& b : blocks_) {
     kt.block_backward_b1(b.m, b.k, w, w_off_.data() + b.row_begin, x,
-                         block_cols_.data() + b.col_begin, dy, block_rows_.data() + b.row_begin,
-                         dw, dx, scratch);
+                         block_cols_.data() + b.col_begin, dy, block_rows_.data() + b.row_begin, dw,
+                         dx, scratch);
   }
   if (dx != nullptr) {
     for (int32_t c : uncovered_cols_) dx[c] = 0.0f;

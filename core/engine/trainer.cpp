@@ -20,9 +20,8 @@ Status check_data(const Model& model, const Dataset& data, std::span<const int64
                             std::to_string(model.input_dim()));
   }
   if (data.num_classes > model.output_dim()) {
-    return invalid_argument("dataset '" + data.name + "' has " +
-                            std::to_string(data.num_classes) + " classes, the model outputs " +
-                            std::to_string(model.output_dim()));
+    return invalid_argument("dataset '" + data.name + "' has " + std::to_string(data.num_classes) +
+                            " classes, the model outputs " + std::to_string(model.output_dim()));
   }
   for (int64_t i : indices) {
     if (i < 0 || i >= data.size) {
@@ -47,8 +46,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
                             " must be in [1, 65536]");
   }
   if (config.threads < 1 || config.threads > 256) {
-    return invalid_argument("threads " + std::to_string(config.threads) +
-                            " must be in [1, 256]");
+    return invalid_argument("threads " + std::to_string(config.threads) + " must be in [1, 256]");
   }
   if (!(config.learning_rate >= 0.0f) || !std::isfinite(config.learning_rate)) {
     return invalid_argument("learning rate " + std::to_string(config.learning_rate) +
@@ -101,8 +99,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
     }
   }
   stats.mean_loss = stats.examples > 0 ? loss_sum / static_cast<double>(stats.examples) : 0.0;
-  stats.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }
 

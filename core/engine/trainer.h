@@ -58,7 +58,6 @@ struct EvalStats {
 // Evaluates on data[indices] (all examples when `indices` is empty), in
 // batches of 256 on one thread. Preconditions (asserted): data.dim equals the
 // model's input dimension and every label and index is in range.
-EvalStats evaluate(const Model& model, const Dataset& data,
-                   std::span<const int64_t> indices = {});
+EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices = {});
 
 }  // namespace nf

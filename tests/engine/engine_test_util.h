@@ -34,7 +34,8 @@ inline std::unique_ptr<Model> make_model(int32_t input_dim,
 // Mean softmax cross-entropy of the model at parameters `w`, in double,
 // straight from the masks (no engine code involved).
 inline double reference_loss(const Model& model, const std::vector<double>& w,
-                             const std::vector<float>& features, const std::vector<int32_t>& labels) {
+                             const std::vector<float>& features,
+                             const std::vector<int32_t>& labels) {
   const int n = static_cast<int>(labels.size());
   const int32_t dim = model.input_dim();
   double total = 0.0;

@@ -41,9 +41,9 @@ std::unique_ptr<Model> csr_butterfly() {
   c.push_back(std::move(csr));
   c.push_back(test::butterfly_cascade(2, 4));
   c.push_back(test::dense_cascade(16, 7));
-  return make_model(
-      20, {{16, Activation::kRelu}, {16, Activation::kTanh}, {7, Activation::kLinear}},
-      std::move(c), 4);
+  return make_model(20,
+                    {{16, Activation::kRelu}, {16, Activation::kTanh}, {7, Activation::kLinear}},
+                    std::move(c), 4);
 }
 
 const GradCase kCases[] = {
@@ -118,8 +118,7 @@ TEST_CASE("every layer's gradient matches finite differences of a double referen
         for (size_t p = 0; p < g.size(); ++p) {
           if (std::fabs(g[p] - fd[p]) > 2e-5 + 1e-3 * std::fabs(fd[p])) {
             if (++bad <= 5) {
-              MESSAGE("parameter " << p << ": engine " << g[p] << ", finite differences "
-                                   << fd[p]);
+              MESSAGE("parameter " << p << ": engine " << g[p] << ", finite differences " << fd[p]);
             }
           }
         }

@@ -160,8 +160,8 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
           std::vector<float> dx_ref(b.n_cols, 9.0f), dx(b.n_cols, 9.0f);
           s.block_backward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(), dy.data(),
                               b.rows.data(), dw_ref.data(), dx_ref.data(), scratch.data());
-          t->block_backward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(),
-                               dy.data(), b.rows.data(), dw.data(), dx.data(), scratch.data());
+          t->block_backward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(), dy.data(),
+                               b.rows.data(), dw.data(), dx.data(), scratch.data());
           check_close(dw, dw_ref, "block_backward_b1 dw");
           check_close(dx, dx_ref, "block_backward_b1 dx");
           // The batch-1 path agrees with the batched kernels at n = 1.
@@ -190,7 +190,8 @@ CsrCase make_csr(int32_t rows, int32_t cols, uint64_t seed) {
   for (int32_t r = 0; r < rows; ++r) {
     if (r % 5 != 2) {  // every fifth row empty
       const auto fan = static_cast<int64_t>(1 + rng.uniform(static_cast<uint64_t>(cols)));
-      for (int64_t col : rng.sample_sorted(cols, fan)) c.col_idx.push_back(static_cast<int32_t>(col));
+      for (int64_t col : rng.sample_sorted(cols, fan))
+        c.col_idx.push_back(static_cast<int32_t>(col));
     }
     c.row_ptr.push_back(static_cast<int32_t>(c.col_idx.size()));
   }
