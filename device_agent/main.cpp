@@ -1,8 +1,8 @@
 // nf-agent: a device's side of NeuroFabric federated training.
 //
 //   nf-agent --config agent.toml
-//   nf-agent --aggregator 10.0.0.2:7443 --cert pi7.crt --key pi7.key --ca ca.crt \
-//            --client-index 7 --state-dir /var/lib/nf-agent
+//   nf-agent --aggregator 10.0.0.2:7443 --cert pi7.crt --key pi7.key --ca ca.crt
+//     --client-index 7 --state-dir /var/lib/nf-agent
 //
 // Connects to the aggregator (mutual TLS unless --insecure), trains the
 // welcomed model on its own shard when asked, and keeps going across
