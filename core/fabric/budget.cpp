@@ -72,6 +72,8 @@ std::vector<Candidate> candidates(const FabricSpec& given, int32_t n_in, int32_t
   FabricSpec s = given;
   switch (given.kind) {
     case FabricKind::kDense:
+      out.push_back({s, int64_t{n_in} * n_out, 0});
+      break;
       add_built(out, s, n_in, n_out, 0);
       break;
     case FabricKind::kLowRank:
@@ -122,21 +124,26 @@ std::vector<Candidate> candidates(const FabricSpec& given, int32_t n_in, int32_t
       }
       for (int64_t k : radices) {
         s.params.radix = k;
+        // Exact count of one butterfly: the first stage keeps k edges per real
+        // input, the last k per real output, the S - 2 middle ones k N'
+        // (a single stage is the dense n_in x n_out after cropping). Every
+        // stage's count scales with the number of copies.
+        const fabric_internal::ButterflyGeometry g =
+            fabric_internal::butterfly_geometry(k, n_in, n_out);
+        const int64_t stages = given.kind == FabricKind::kBenes ? 2 * g.stages - 1 : g.stages;
+        const int64_t base = stages == 1 ? int64_t{n_in} * n_out
+                                         : k * (int64_t{n_in} + n_out + g.width * (stages - 2));
         if (given.kind != FabricKind::kParallelButterfly) {
-          add_built(out, s, n_in, n_out, static_cast<double>(k));
+          if (resolve_fabric_spec(s, n_in, n_out).is_ok()) {
+            out.push_back({s, base, static_cast<double>(k)});
+          }
           continue;
         }
-        // Every stage's count scales exactly with the number of copies.
-        FabricSpec one = s;
-        one.kind = FabricKind::kButterfly;
-        one.params.copies = 0;
-        const auto base = built_params(one, n_in, n_out);
-        if (!base) continue;
         for (int64_t c :
-             p.copies ? std::vector<int64_t>{p.copies} : near_quotients(target, *base, 1)) {
+             p.copies ? std::vector<int64_t>{p.copies} : near_quotients(target, base, 1)) {
           s.params.copies = c;
           if (resolve_fabric_spec(s, n_in, n_out).is_ok()) {
-            out.push_back({s, c * *base, static_cast<double>(k)});
+            out.push_back({s, c * base, static_cast<double>(k)});
           }
         }
       }
@@ -226,7 +233,12 @@ std::vector<Candidate> candidates(const FabricSpec& given, int32_t n_in, int32_t
                                          : near_quotients(target * 1000, sides, 1)) {
         FabricSpec t = *resolved;
         t.params.epsilon_milli = eps;
-        add_built(out, t, n_in, n_out, 0);
+        int64_t params = 0;  // the exact count build_erdos_renyi draws
+        for (int64_t l = 0; l < depth; ++l) {
+          const int64_t rows = l == depth - 1 ? n_out : hidden, cols = l == 0 ? n_in : hidden;
+          params += std::min(rows * cols, (eps * (rows + cols) + 500) / 1000);
+        }
+        out.push_back({t, params, 0});
       }
       break;
     }

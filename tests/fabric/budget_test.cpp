@@ -13,7 +13,7 @@ BudgetResult solve(const std::string& text, int32_t n_in, int32_t n_out, int64_t
   REQUIRE(spec.is_ok());
   auto r = solve_budget(*spec, n_in, n_out, target);
   REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
-  // The reported count is the real one.
+  // The reported count is the real one (the solver uses closed forms).
   auto c = build_cascade(r->spec, n_in, n_out);
   REQUIRE(c.is_ok());
   CHECK(c->nnz() == r->params);
