@@ -42,12 +42,17 @@ struct FabricParams {
   int64_t rank = 0;              // low-rank
   int64_t epsilon_milli = 0;     // Erdos-Renyi epsilon x 1000 (integer, so masks stay portable)
   std::vector<int64_t> radices;  // RadiX-Net
+  int64_t loopless = 0;          // hypercube: 1 drops the self-loops (a known-bad variant)
+
+  bool operator==(const FabricParams&) const = default;
 };
 
 struct FabricSpec {
   FabricKind kind = FabricKind::kDense;
   FabricParams params;
   uint64_t seed = 0;  // used by the random fabrics only
+
+  bool operator==(const FabricSpec&) const = default;
 };
 
 // "clos", "butterfly", ...; parse is the inverse.
@@ -60,6 +65,14 @@ Result<FabricKind> parse_fabric_kind(std::string_view name);
 // and rejects unknown keys and bad values with a message naming them.
 std::string format_fabric_spec(const FabricSpec& spec);
 Result<FabricSpec> parse_fabric_spec(std::string_view text);
+
+// The spec with every automatic (zero) parameter replaced by the value
+// build_cascade uses for these sizes, or an error naming the parameter that
+// does not fit. build_cascade(resolve_fabric_spec(s)) == build_cascade(s).
+Result<FabricSpec> resolve_fabric_spec(const FabricSpec& spec, int32_t n_in, int32_t n_out);
+
+// Whether the kind's masks depend on `seed` (random fan-in, Erdos-Renyi).
+bool fabric_kind_is_random(FabricKind kind);
 
 // Derives the cascade for a layer of n_in inputs and n_out outputs.
 // Errors name the parameter that does not fit (e.g. a radix of 1).
