@@ -17,7 +17,8 @@
 //
 // Failures are Status values, never exceptions: kDeadlineExceeded for a
 // timeout, kUnavailable for a closed or lost peer, kCorrupt for a frame over
-// the size limit (the connection is then closed: framing is lost),
+// the size limit (framing is lost: later receives fail, but a last send,
+// say an error message, may still go out before close()),
 // kPermissionDenied for a refused TLS peer.
 #pragma once
 

@@ -36,6 +36,10 @@ asio::awaitable<Result<Message>> MessageLink::receive(std::chrono::milliseconds 
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     Status s = co_await connection_->receive(&receive_frame_,
                                              std::max(left, std::chrono::milliseconds(0)));
+    if (s.code() == StatusCode::kCorrupt) {  // an oversized frame: tell the peer
+      co_await fail(s);
+      co_return s;
+    }
     if (!s.is_ok()) {
       if (s.code() != StatusCode::kDeadlineExceeded) connection_->close();
       co_return s;
