@@ -20,8 +20,10 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
       {"server.tls_ca", "the CA that signs device certificates (PEM)", &c.tls_ca},
       {"server.heartbeat_seconds", "heartbeat interval announced to devices", &c.heartbeat_seconds},
       {"server.max_connections", "connections beyond this are refused", &c.max_connections},
-      {"model.spec", "canonical model spec text, or @path of a file holding it (overrides "
-       "fabric and budget)", &c.model_spec},
+      {"model.spec",
+       "canonical model spec text, or @path of a file holding it (overrides "
+       "fabric and budget)",
+       &c.model_spec},
       {"model.fabric", "fabric of the MLP's hidden layers (clos, butterfly, dense)",
        &c.model_fabric},
       {"model.budget", "fraction of dense weights each hidden layer keeps", &c.model_budget},

@@ -3,6 +3,7 @@
 //   nf-aggregator --config aggregator.toml [--rounds 20 ...]
 //   nf-aggregator --insecure --listen 127.0.0.1:7000   (plain TCP, for tests only)
 //   nf-aggregator --print-config                       (the effective settings as TOML)
+#include <sys/resource.h>
 #include <CLI/CLI.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <sys/resource.h>
 
 #include "aggregator/config.h"
 #include "aggregator/device_listener.h"
@@ -64,8 +64,8 @@ std::string summary_json(const ServerSummary& s, const ServerCounters& c, const 
        ",\"bytes_out\":" + std::to_string(c.bytes_out) +
        ",\"model_identity\":" + json_quote(nf::hash_hex(identity)) +
        ",\"strategy\":" + json_quote(config.strategy) +
-       ",\"checkpoint_dir\":" + json_quote(config.checkpoint_dir) +
-       ",\"seconds\":" + num(seconds) + "}";
+       ",\"checkpoint_dir\":" + json_quote(config.checkpoint_dir) + ",\"seconds\":" + num(seconds) +
+       "}";
   return o;
 }
 
@@ -156,8 +156,7 @@ int main(int argc, char** argv) {
   Server& srv = **server;
   srv.set_log(log);
   if (srv.summary().resumed_from_round >= 0) {
-    log("resumed from the checkpoint of round " +
-        std::to_string(srv.summary().resumed_from_round));
+    log("resumed from the checkpoint of round " + std::to_string(srv.summary().resumed_from_round));
   }
 
   auto listener = open_device_listener(io.get_executor(), config);
@@ -169,9 +168,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<HttpEndpoint> http;
   if (!config.http_listen.empty()) {
     auto hp = split_host_port(config.http_listen).value();
-    auto ep = HttpEndpoint::start(io.get_executor(), hp.first, hp.second,
-                                  {[&srv] { return srv.prometheus_text(); },
-                                   [&srv] { return srv.state_json(); }});
+    auto ep = HttpEndpoint::start(
+        io.get_executor(), hp.first, hp.second,
+        {[&srv] { return srv.prometheus_text(); }, [&srv] { return srv.state_json(); }});
     if (!ep.is_ok()) return fail(ep.status());
     http = std::move(ep).value();
     log("live page on http://" + hp.first + ":" + std::to_string(http->port()) + "/");
@@ -198,8 +197,7 @@ int main(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (json) {
-    std::cout << summary_json(srv.summary(), srv.counters(), result, config,
-                              identity, seconds)
+    std::cout << summary_json(srv.summary(), srv.counters(), result, config, identity, seconds)
               << std::endl;
   }
   if (!result.is_ok()) return fail(result);

@@ -24,8 +24,8 @@ Result<ModelSpec> model_spec_from(const AggregatorConfig& c) {
   }
   auto kind = parse_fabric_kind(c.model_fabric);
   if (!kind.is_ok()) return kind.status().with_context("model.fabric");
-  auto spec = standard_mlp_spec_for_fraction(*kind, c.model_budget,
-                                             static_cast<uint64_t>(c.model_seed));
+  auto spec =
+      standard_mlp_spec_for_fraction(*kind, c.model_budget, static_cast<uint64_t>(c.model_seed));
   if (!spec.is_ok()) return spec.status().with_context("model.fabric/model.budget");
   return spec;
 }
@@ -67,8 +67,7 @@ Status attach_evaluator(const AggregatorConfig& c, std::shared_ptr<Model> model,
   auto indices = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(n));
   std::iota(indices->begin(), indices->end(), 0);
   strategy.set_centralized_evaluator(
-      [model, dataset, indices](int64_t, std::span<const float> global)
-          -> Result<EvaluateSummary> {
+      [model, dataset, indices](int64_t, std::span<const float> global) -> Result<EvaluateSummary> {
         auto p = model->parameters();
         if (global.size() != p.size()) return invalid_argument("global size mismatch");
         std::copy(global.begin(), global.end(), p.begin());

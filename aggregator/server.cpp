@@ -1,5 +1,6 @@
 #include "aggregator/server.h"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -7,7 +8,6 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <map>
@@ -30,8 +30,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 double seconds_since(Clock::time_point t) {
@@ -115,8 +114,7 @@ ServerOptions server_options_from(const AggregatorConfig& c) {
   o.eval_every = c.eval_every;
   o.checkpoint_dir = c.checkpoint_dir;
   o.checkpoints_kept = static_cast<int>(c.checkpoints_kept);
-  o.metrics_file =
-      c.metrics_file.empty() ? c.checkpoint_dir + "/metrics.jsonl" : c.metrics_file;
+  o.metrics_file = c.metrics_file.empty() ? c.checkpoint_dir + "/metrics.jsonl" : c.metrics_file;
   o.strategy_spec = c.strategy;
   return o;
 }
@@ -152,19 +150,28 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (log) log(line);
   }
 
-  // Runs fn() through the WorkRunner and resumes on the network executor with its result.
+  // Runs fn() through the WorkRunner and resumes the awaiting coroutine on the
+  // network executor with its result. Not a coroutine itself (and callers pass
+  // a named std::function): GCC 12 mishandles lambda temporaries inside co_await.
+  template <typename T>
+  struct OffloadInitiation {
+    std::shared_ptr<Impl> self;
+    std::function<T()> fn;
+    template <typename Handler>
+    void operator()(Handler&& handler) {
+      auto h = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+      auto job_self = self;
+      auto job_fn = std::move(fn);
+      self->work([job_self, h, job_fn]() {
+        auto result = std::make_shared<T>(job_fn());
+        asio::post(job_self->executor, [h, result]() { (*h)(std::move(*result)); });
+      });
+    }
+  };
   template <typename T>
   asio::awaitable<T> offload(std::function<T()> fn) {
-    auto self = shared_from_this();
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
-        [self, fn = std::move(fn)](auto handler) mutable {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          self->work([self, h, fn = std::move(fn)]() mutable {
-            auto result = std::make_shared<T>(fn());
-            asio::post(self->executor, [h, result]() mutable { (*h)(std::move(*result)); });
-          });
-        },
-        asio::use_awaitable);
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(
+        OffloadInitiation<T>{shared_from_this(), std::move(fn)}, asio::use_awaitable);
   }
 
   void account(Session& s) {
@@ -236,8 +243,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> run_session(const std::shared_ptr<Session>& s) {
     if (stopping) co_return;
     if (open_sessions.size() > opt.max_connections) {
-      co_await s->link.fail(unavailable("aggregator full (" +
-                                        std::to_string(opt.max_connections) + " connections)"));
+      co_await s->link.fail(
+          unavailable("aggregator full (" + std::to_string(opt.max_connections) + " connections)"));
       co_return;
     }
     auto first = co_await s->link.receive(opt.hello_timeout);
@@ -245,14 +252,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!first.is_ok()) co_return;
     const Hello* hello = std::get_if<Hello>(&*first);
     if (hello == nullptr) {
-      co_await s->link.fail(failed_precondition(std::string("expected hello, got ") +
-                                                message_name(*first)));
+      co_await s->link.fail(
+          failed_precondition(std::string("expected hello, got ") + message_name(*first)));
       co_return;
     }
     if (hello->protocol_version != kProtocolVersion) {
-      co_await s->link.fail(failed_precondition(
-          "protocol version " + std::to_string(hello->protocol_version) +
-          " but the aggregator speaks " + std::to_string(kProtocolVersion)));
+      co_await s->link.fail(
+          failed_precondition("protocol version " + std::to_string(hello->protocol_version) +
+                              " but the aggregator speaks " + std::to_string(kProtocolVersion)));
       co_return;
     }
     const std::string identity =
@@ -328,7 +335,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       Message& m = *r;
       if (auto* update = std::get_if<Update>(&m)) {
         on_update(identity, std::move(*update));
-      } else if (std::holds_alternative<Heartbeat>(m) || std::holds_alternative<nf::EvaluateResult>(m)) {
+      } else if (std::holds_alternative<Heartbeat>(m) ||
+                 std::holds_alternative<EvaluateResult>(m)) {
         // Liveness only; federated evaluation is not requested by this server.
       } else if (auto* error = std::get_if<ErrorMessage>(&m)) {
         say("device " + identity + ": " + error->to_status().to_string());
@@ -391,7 +399,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // Decodes one update and folds it into the strategy, off the network thread.
   asio::awaitable<Status> fold(const std::string& id, Update update) {
     auto u = std::make_shared<Update>(std::move(update));
-    co_return co_await offload<Status>([this, id, u]() -> Status {
+    std::function<Status()> job = [this, id, u]() -> Status {
       scratch.resize(global.size());
       if (u->values.count != global.size()) {
         return invalid_argument("length " + std::to_string(u->values.count) +
@@ -404,7 +412,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       r.values = scratch;
       r.is_delta = false;
       return strategy->accept_fit(r);
-    });
+    };
+    Status st = co_await offload(std::move(job));
+    co_return st;
   }
 
   asio::awaitable<AttemptResult> run_attempt(int64_t round, int attempt, RoundMetrics& m) {
@@ -416,9 +426,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         sample_clients(available, fit.clients_to_sample, opt.seed + mix64(attempt), round);
     const int32_t wanted =
         std::min<int32_t>(fit.clients_per_round, static_cast<int32_t>(sampled.size()));
-    const int32_t need = std::max<int32_t>(
-        {1, fit.min_fit_results,
-         static_cast<int32_t>(std::ceil(opt.min_completion * wanted - 1e-9))});
+    const int32_t need =
+        std::max<int32_t>({1, fit.min_fit_results,
+                           static_cast<int32_t>(std::ceil(opt.min_completion * wanted - 1e-9))});
     const auto deadline = t0 + opt.round_deadline;
 
     TrainTask task;
@@ -447,8 +457,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     m.sampled = static_cast<int64_t>(sampled.size());
     counters.current_round = round;
-    say("round " + std::to_string(round) + (attempt ? " (retry " + std::to_string(attempt) + ")" : "") +
-        ": " + std::to_string(sampled.size()) + " of " + std::to_string(available.size()) +
+    say("round " + std::to_string(round) +
+        (attempt ? " (retry " + std::to_string(attempt) + ")" : "") + ": " +
+        std::to_string(sampled.size()) + " of " + std::to_string(available.size()) +
         " devices sampled, " + std::to_string(need) + " updates needed");
 
     strategy->begin_fit(round, global);
@@ -478,11 +489,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         a.answered = true;
         const Update& u = in.update;
         if (u.round != static_cast<uint64_t>(round) || u.task_id != current->task_id) {
-          reject(in.identity,
-                 invalid_argument("round " + std::to_string(u.round) + " task " +
-                                  std::to_string(u.task_id) + ", expected round " +
-                                  std::to_string(round) + " task " +
-                                  std::to_string(current->task_id)));
+          reject(in.identity, invalid_argument("round " + std::to_string(u.round) + " task " +
+                                               std::to_string(u.task_id) + ", expected round " +
+                                               std::to_string(round) + " task " +
+                                               std::to_string(current->task_id)));
           continue;
         }
         if (u.example_count == 0) {
@@ -530,7 +540,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     if (accepted < wanted) {
       const std::string timeout =
-          "timeout after " + fmt("%.1f", std::chrono::duration<double>(opt.round_deadline).count()) + " s";
+          "timeout after " +
+          fmt("%.1f", std::chrono::duration<double>(opt.round_deadline).count()) + " s";
       for (const auto& [id, a] : current->assigned) {
         if (!a.answered) record_failure(m, id, a.lost ? "disconnected" : timeout);
       }
@@ -547,11 +558,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_return AttemptResult::kShort;
     }
     const auto t_agg = Clock::now();
-    auto outcome = co_await offload<Result<FitOutcome>>([this] { return strategy->finish_fit(); });
+    std::function<Result<FitOutcome>()> job = [this] { return strategy->finish_fit(); };
+    auto outcome = co_await offload(std::move(job));
     m.aggregate_seconds = seconds_since(t_agg);
     if (!outcome.is_ok()) {
-      say("round " + std::to_string(round) + ": aggregation failed: " +
-          outcome.status().to_string());
+      say("round " + std::to_string(round) +
+          ": aggregation failed: " + outcome.status().to_string());
       co_return AttemptResult::kShort;
     }
     global = std::move(outcome->values);
@@ -564,8 +576,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_return;
     }
     const auto t = Clock::now();
-    auto r = co_await offload<Result<EvaluateSummary>>(
-        [this, round] { return strategy->evaluate(round, global); });
+    std::function<Result<EvaluateSummary>()> job = [this, round] {
+      return strategy->evaluate(round, global);
+    };
+    auto r = co_await offload(std::move(job));
     m.eval_seconds = seconds_since(t);
     if (!r.is_ok()) {
       say("round " + std::to_string(round) + ": evaluation failed: " + r.status().to_string());
@@ -584,9 +598,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     c->devices = registry.records();
     c->history = history;
     c->strategy_state = strategy->save_state();
-    co_return co_await offload<Status>([this, c] {
+    std::function<Status()> job = [this, c] {
       return save_checkpoint(opt.checkpoint_dir, *c, opt.checkpoints_kept);
-    });
+    };
+    Status st = co_await offload(std::move(job));
+    co_return st;
   }
 
   Status emit(const RoundMetrics& m) {
@@ -602,20 +618,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     while (completed < opt.rounds && !stopping) {
       const int64_t round = completed + 1;
       for (int attempt = 0;; ++attempt) {
-        // Wait for enough devices.
-        const auto wait_start = Clock::now();
+        // Wait for enough devices, saying so every wait_for_clients.
+        auto wait_start = Clock::now();
         while (!stopping && registry.connected_count() < static_cast<size_t>(opt.min_clients)) {
           state = "waiting for devices";
           if (Clock::now() - wait_start > opt.wait_for_clients) {
-            say("round " + std::to_string(round) + ": still waiting for " +
+            say("round " + std::to_string(round) + ": waiting for " +
                 std::to_string(opt.min_clients) + " devices (" +
                 std::to_string(registry.connected_count()) + " connected)");
-            break;
+            wait_start = Clock::now();
           }
           co_await sleep_or_wake(Clock::now() + std::chrono::milliseconds(500));
         }
         if (stopping) break;
-        if (registry.connected_count() < static_cast<size_t>(opt.min_clients)) continue;
         state = "training";
         RoundMetrics m;
         m.round = round;
@@ -796,7 +811,9 @@ Server::~Server() = default;
 void Server::set_round_callback(std::function<void(const RoundMetrics&)> callback) {
   impl_->on_round = std::move(callback);
 }
-void Server::set_log(std::function<void(const std::string&)> log) { impl_->log = std::move(log); }
+void Server::set_log(std::function<void(const std::string&)> log) {
+  impl_->log = std::move(log);
+}
 
 void Server::serve(std::unique_ptr<Listener> listener) {
   Listener* raw = listener.get();
@@ -808,7 +825,9 @@ void Server::add_connection(std::unique_ptr<Connection> connection) {
   impl_->start_session(std::move(connection));
 }
 
-asio::awaitable<Status> Server::run() { return impl_->run(); }
+asio::awaitable<Status> Server::run() {
+  return impl_->run();
+}
 
 void Server::stop() {
   if (impl_->stopping) return;
@@ -816,11 +835,21 @@ void Server::stop() {
   impl_->shutdown();
 }
 
-const std::vector<float>& Server::global_values() const { return impl_->global; }
-int64_t Server::completed_round() const { return impl_->completed; }
-ServerSummary Server::summary() const { return impl_->summary; }
-ServerCounters Server::counters() const { return impl_->counters; }
-std::string Server::state_json() const { return impl_->state_json(); }
+const std::vector<float>& Server::global_values() const {
+  return impl_->global;
+}
+int64_t Server::completed_round() const {
+  return impl_->completed;
+}
+ServerSummary Server::summary() const {
+  return impl_->summary;
+}
+ServerCounters Server::counters() const {
+  return impl_->counters;
+}
+std::string Server::state_json() const {
+  return impl_->state_json();
+}
 std::string Server::prometheus_text() const {
   auto c = impl_->counters;
   c.connected = static_cast<int64_t>(impl_->registry.connected_count());

@@ -67,7 +67,7 @@ struct ServerOptions {
   std::chrono::milliseconds hello_timeout{10'000};
   std::chrono::milliseconds heartbeat{10'000};
   uint64_t seed = 42;
-  HyperParameters hyper;           // sent in every TrainTask (prox_mu from the strategy)
+  HyperParameters hyper;  // sent in every TrainTask (prox_mu from the strategy)
   std::vector<Encoding> encodings = {{ValueType::kF32, false}};  // server preference
   IdentitySource identity = IdentitySource::kConnection;
   size_t max_connections = 4096;
@@ -75,7 +75,7 @@ struct ServerOptions {
   int64_t eval_every = 1;            // centralized evaluation (if the strategy has an evaluator)
   std::string checkpoint_dir;        // empty: no checkpoints, no resume
   int checkpoints_kept = 2;
-  std::string metrics_file;  // JSON lines; empty: none
+  std::string metrics_file;   // JSON lines; empty: none
   std::string strategy_spec;  // informative, for the state page
 };
 
