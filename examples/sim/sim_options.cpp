@@ -38,6 +38,7 @@ Status SimOptions::validate() const {
   }
   if (threads < 0) return bad("--threads must be >= 0");
   if (eval_every < 1) return bad("--eval-every must be >= 1");
+  if (deadline_ms < 100) return bad("--deadline-ms " + std::to_string(deadline_ms) + " must be >= 100");
   if (processes < 0) return bad("--processes must be >= 0");
   return Status::ok();
 }
@@ -74,6 +75,8 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
   app.add_option("--seed", o.seed, "Seed of everything (partition, sampling, init, training)")
       ->capture_default_str();
   app.add_option("--threads", o.threads, "Training worker threads (0: hardware threads)")
+      ->capture_default_str();
+  app.add_option("--deadline-ms", o.deadline_ms, "A round's deadline in milliseconds")
       ->capture_default_str();
   app.add_option("--eval-every", o.eval_every, "Evaluate on the test set every N rounds")
       ->capture_default_str();
@@ -202,7 +205,7 @@ std::string format_sim_config(const SimOptions& o) {
     << "\nlr = " << o.lr << "\noptimizer = " << quoted(o.optimizer) << "\nprox_mu = " << o.prox_mu
     << "\nencoding = " << quoted(o.encoding) << "\ndropout = " << o.dropout
     << "\nstragglers = " << o.stragglers << "\nseed = " << o.seed << "\nthreads = " << o.threads
-    << "\neval_every = " << o.eval_every << "\nmax_test = " << o.max_test
+    << "\ndeadline_ms = " << o.deadline_ms << "\neval_every = " << o.eval_every << "\nmax_test = " << o.max_test
     << "\ndata_dir = " << quoted(o.data_dir) << "\nmetrics = " << quoted(o.metrics)
     << "\nsvg = " << quoted(o.svg) << "\nlabel = " << quoted(o.label)
     << "\njson = " << (o.json ? "true" : "false") << "\nquiet = " << (o.quiet ? "true" : "false")

@@ -15,11 +15,11 @@
 namespace nf::sim {
 
 std::string client_name(int64_t index, int64_t total) {
-  int digits = 1;
+  size_t digits = 1;
   for (int64_t t = total - 1; t >= 10; t /= 10) ++digits;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "client-%0*lld", digits, static_cast<long long>(index));
-  return buf;
+  std::string number = std::to_string(index);
+  if (number.size() < digits) number.insert(0, digits - number.size(), '0');
+  return "client-" + number;
 }
 
 // Per-client view of the fleet's worker pool, with the failure injection.
