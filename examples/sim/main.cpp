@@ -82,8 +82,7 @@ int main(int argc, char** argv) {
                  "nf-sim: %lld clients (%s), %lld per round, %lld rounds, %s at %.0f%% budget, "
                  "strategy %s, seed %llu\n",
                  static_cast<long long>(options.clients), options.partition.c_str(),
-                 static_cast<long long>(options.per_round),
-                 static_cast<long long>(options.rounds),
+                 static_cast<long long>(options.per_round), static_cast<long long>(options.rounds),
                  options.model.empty() ? options.fabric.c_str() : "custom model",
                  100 * options.budget, options.strategy.c_str(),
                  static_cast<unsigned long long>(options.seed));

@@ -135,8 +135,12 @@ Result<Series> read_metrics_series(const std::string& path) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    double round = 0, acc = 0;
-    if (find_json_number(line, "round", round) && find_json_number(line, "accuracy", acc)) {
+    // nf-sim's own records say "accuracy"; the aggregator's metrics lines "eval_accuracy",
+    // negative when the round was not evaluated.
+    double round = 0, acc = -1;
+    if (find_json_number(line, "round", round) &&
+        (find_json_number(line, "accuracy", acc) || find_json_number(line, "eval_accuracy", acc)) &&
+        acc >= 0) {
       s.points.emplace_back(round, acc);
     }
   }

@@ -19,8 +19,9 @@ struct Series {
 std::string render_accuracy_svg(const std::vector<Series>& series, const std::string& title);
 
 // Reads a --metrics file (one JSON object per line) into a series named
-// after the file: every line with both "round" and "accuracy" (number) keys
-// becomes a point. Lines without them (e.g. failure records) are skipped.
+// after the file: every line with "round" and a non-negative "accuracy" or
+// "eval_accuracy" becomes a point. Other lines (failure records, rounds not
+// evaluated) are skipped.
 Result<Series> read_metrics_series(const std::string& path);
 
 // The number after "key": in a one-line JSON object, if present. Enough for

@@ -38,7 +38,8 @@ Status SimOptions::validate() const {
   }
   if (threads < 0) return bad("--threads must be >= 0");
   if (eval_every < 1) return bad("--eval-every must be >= 1");
-  if (deadline_ms < 100) return bad("--deadline-ms " + std::to_string(deadline_ms) + " must be >= 100");
+  if (deadline_ms < 100)
+    return bad("--deadline-ms " + std::to_string(deadline_ms) + " must be >= 100");
   if (processes < 0) return bad("--processes must be >= 0");
   return Status::ok();
 }
@@ -205,11 +206,11 @@ std::string format_sim_config(const SimOptions& o) {
     << "\nlr = " << o.lr << "\noptimizer = " << quoted(o.optimizer) << "\nprox_mu = " << o.prox_mu
     << "\nencoding = " << quoted(o.encoding) << "\ndropout = " << o.dropout
     << "\nstragglers = " << o.stragglers << "\nseed = " << o.seed << "\nthreads = " << o.threads
-    << "\ndeadline_ms = " << o.deadline_ms << "\neval_every = " << o.eval_every << "\nmax_test = " << o.max_test
-    << "\ndata_dir = " << quoted(o.data_dir) << "\nmetrics = " << quoted(o.metrics)
-    << "\nsvg = " << quoted(o.svg) << "\nlabel = " << quoted(o.label)
-    << "\njson = " << (o.json ? "true" : "false") << "\nquiet = " << (o.quiet ? "true" : "false")
-    << "\nprocesses = " << o.processes << "\n";
+    << "\ndeadline_ms = " << o.deadline_ms << "\neval_every = " << o.eval_every
+    << "\nmax_test = " << o.max_test << "\ndata_dir = " << quoted(o.data_dir)
+    << "\nmetrics = " << quoted(o.metrics) << "\nsvg = " << quoted(o.svg)
+    << "\nlabel = " << quoted(o.label) << "\njson = " << (o.json ? "true" : "false")
+    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes << "\n";
   return s.str();
 }
 

@@ -38,7 +38,7 @@ struct SimOptions {
   double stragglers = 0.0;  // probability that a client misses the round's deadline
   uint64_t seed = 1;
   int64_t threads = 0;               // training workers; 0: one per hardware thread
-  int64_t deadline_ms = 300000;  // a round's deadline (stragglers wait past it)
+  int64_t deadline_ms = 300000;      // a round's deadline (stragglers wait past it)
   int64_t eval_every = 1;            // central test-set evaluation every N rounds (and the last)
   int64_t max_test = 0;              // evaluate on the first N test examples (0: all 10,000)
   std::string data_dir;              // Fashion-MNIST IDX files; default: the installed ones

@@ -62,8 +62,8 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   summary.label = o.label;
   summary.clients = o.clients;
   summary.per_round = o.per_round;
-  summary.threads = o.threads > 0 ? o.threads
-                                  : std::max<int64_t>(1, std::thread::hardware_concurrency());
+  summary.threads =
+      o.threads > 0 ? o.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
 
   // Data: the whole training set once, shared read-only by every client.
   NF_ASSIGN_OR_RETURN(Dataset train, load_fashion_mnist(FashionMnistSplit::kTrain, o.data_dir));
@@ -224,7 +224,8 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   }
   summary.client_updates = participations;
   if (participations > 0) {
-    summary.bytes_up_per_client_round = static_cast<double>(up) / static_cast<double>(participations);
+    summary.bytes_up_per_client_round =
+        static_cast<double>(up) / static_cast<double>(participations);
   }
   if (sampled > 0) {
     summary.bytes_down_per_client_round = static_cast<double>(down) / static_cast<double>(sampled);
@@ -241,15 +242,14 @@ std::string format_progress_line(const RoundRecord& r, int64_t rounds_total) {
   char buf[256];
   char acc[32] = "   -  ";
   if (r.accuracy >= 0) std::snprintf(acc, sizeof acc, "%5.2f%%", 100 * r.accuracy);
-  std::snprintf(buf, sizeof buf,
-                "round %4lld/%lld  acc %s  train loss %.4f  %lld/%lld clients%s  up %.1f kB  "
-                "down %.1f kB  %.2f s",
-                static_cast<long long>(r.round), static_cast<long long>(rounds_total), acc,
-                r.train_loss, static_cast<long long>(r.participants),
-                static_cast<long long>(r.sampled),
-                r.outcome == "completed" ? "" : ("  (" + r.outcome + ")").c_str(),
-                static_cast<double>(r.bytes_up) / 1e3, static_cast<double>(r.bytes_down) / 1e3,
-                r.seconds);
+  std::snprintf(
+      buf, sizeof buf,
+      "round %4lld/%lld  acc %s  train loss %.4f  %lld/%lld clients%s  up %.1f kB  "
+      "down %.1f kB  %.2f s",
+      static_cast<long long>(r.round), static_cast<long long>(rounds_total), acc, r.train_loss,
+      static_cast<long long>(r.participants), static_cast<long long>(r.sampled),
+      r.outcome == "completed" ? "" : ("  (" + r.outcome + ")").c_str(),
+      static_cast<double>(r.bytes_up) / 1e3, static_cast<double>(r.bytes_down) / 1e3, r.seconds);
   return buf;
 }
 
@@ -289,26 +289,26 @@ std::string format_summary_json(const SimSummary& s) {
     if (c == '"' || c == '\\') label += '\\';
     label += c;
   }
-  std::snprintf(
-      buf, sizeof buf,
-      "{\"label\":\"%s\",\"rounds\":%lld,\"clients\":%lld,\"per_round\":%lld,"
-      "\"final_accuracy\":%.6f,\"best_accuracy\":%.6f,\"best_round\":%lld,"
-      "\"wall_seconds\":%.3f,\"setup_seconds\":%.3f,\"bytes_up_per_client_round\":%.1f,"
-      "\"bytes_down_per_client_round\":%.1f,\"dense_update_bytes\":%lld,"
-      "\"model_parameters\":%lld,\"dense_parameters\":%lld,\"weight_fraction\":%.6f,"
-      "\"model_spec\":\"%s\",\"model_identity\":\"%s\",\"final_model_hash\":\"%s\","
-      "\"client_updates\":%lld,\"updates_per_second\":%.3f,\"dropouts\":%lld,"
-      "\"stragglers\":%lld,\"threads\":%lld,\"peak_rss_bytes\":%lld}",
-      label.c_str(), static_cast<long long>(s.rounds), static_cast<long long>(s.clients),
-      static_cast<long long>(s.per_round), s.final_accuracy, s.best_accuracy,
-      static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds,
-      s.bytes_up_per_client_round, s.bytes_down_per_client_round,
-      static_cast<long long>(s.dense_update_bytes), static_cast<long long>(s.model_parameters),
-      static_cast<long long>(s.dense_parameters), s.weight_fraction, spec.c_str(),
-      hash_hex(s.model_identity).c_str(), hash_hex(s.final_model_hash).c_str(),
-      static_cast<long long>(s.client_updates), s.updates_per_second,
-      static_cast<long long>(s.dropouts), static_cast<long long>(s.stragglers),
-      static_cast<long long>(s.threads), static_cast<long long>(s.peak_rss_bytes));
+  std::snprintf(buf, sizeof buf,
+                "{\"label\":\"%s\",\"rounds\":%lld,\"clients\":%lld,\"per_round\":%lld,"
+                "\"final_accuracy\":%.6f,\"best_accuracy\":%.6f,\"best_round\":%lld,"
+                "\"wall_seconds\":%.3f,\"setup_seconds\":%.3f,\"bytes_up_per_client_round\":%.1f,"
+                "\"bytes_down_per_client_round\":%.1f,\"dense_update_bytes\":%lld,"
+                "\"model_parameters\":%lld,\"dense_parameters\":%lld,\"weight_fraction\":%.6f,"
+                "\"model_spec\":\"%s\",\"model_identity\":\"%s\",\"final_model_hash\":\"%s\","
+                "\"client_updates\":%lld,\"updates_per_second\":%.3f,\"dropouts\":%lld,"
+                "\"stragglers\":%lld,\"threads\":%lld,\"peak_rss_bytes\":%lld}",
+                label.c_str(), static_cast<long long>(s.rounds), static_cast<long long>(s.clients),
+                static_cast<long long>(s.per_round), s.final_accuracy, s.best_accuracy,
+                static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds,
+                s.bytes_up_per_client_round, s.bytes_down_per_client_round,
+                static_cast<long long>(s.dense_update_bytes),
+                static_cast<long long>(s.model_parameters),
+                static_cast<long long>(s.dense_parameters), s.weight_fraction, spec.c_str(),
+                hash_hex(s.model_identity).c_str(), hash_hex(s.final_model_hash).c_str(),
+                static_cast<long long>(s.client_updates), s.updates_per_second,
+                static_cast<long long>(s.dropouts), static_cast<long long>(s.stragglers),
+                static_cast<long long>(s.threads), static_cast<long long>(s.peak_rss_bytes));
   return buf;
 }
 
