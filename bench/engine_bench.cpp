@@ -19,6 +19,7 @@
 #include "core/engine/kernels.h"
 #include "core/engine/model.h"
 #include "core/engine/model_impl.h"
+#include "core/engine/trainer.h"
 #include "core/engine/xnn_dense.h"
 #include "core/util/rng.h"
 
@@ -33,6 +34,7 @@ struct Options {
   bool json = false;
   bool skip_threads = false;
   bool skip_scalar = false;
+  std::string only;  // run this model (and dense, the baseline) only
 };
 
 template <typename F>
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", opt.json, "print results as JSON");
   app.add_flag("--skip-threads", opt.skip_threads, "skip the 1 -> 2 thread scaling figures");
   app.add_flag("--skip-scalar", opt.skip_scalar, "skip the scalar-reference comparison");
+  app.add_option("--only", opt.only, "measure this model (e.g. clos-10) besides dense");
   CLI11_PARSE(app, argc, argv);
 
   const nf::Dataset data = synthetic_data(2048);
@@ -207,8 +210,10 @@ int main(int argc, char** argv) {
     double fraction;
   };
   const std::vector<ModelCase> cases = {
-      {"dense", nf::FabricKind::kDense, 1.0},      {"clos-20", nf::FabricKind::kClos, 0.2},
-      {"clos-10", nf::FabricKind::kClos, 0.1},     {"clos-5", nf::FabricKind::kClos, 0.05},
+      {"dense", nf::FabricKind::kDense, 1.0},
+      {"clos-20", nf::FabricKind::kClos, 0.2},
+      {"clos-10", nf::FabricKind::kClos, 0.1},
+      {"clos-5", nf::FabricKind::kClos, 0.05},
       {"butterfly-20", nf::FabricKind::kButterfly, 0.2},
       {"butterfly-10", nf::FabricKind::kButterfly, 0.1},
       {"butterfly-5", nf::FabricKind::kButterfly, 0.05},
@@ -248,6 +253,7 @@ int main(int argc, char** argv) {
     xnn.push_back({batch, xnn_gf});
     double dense_sps = 0.0;
     for (size_t i = 0; i < cases.size(); ++i) {
+      if (i > 0 && !opt.only.empty() && cases[i].name != opt.only) continue;
       nf::Model& model = *models[i];
       Stepper step(model, data, batch, 1);
       Row row;
@@ -308,6 +314,21 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Evaluation of the dense model: XNNPACK's operator chain against the
+  // engine's own forward pass (what evaluate() chooses between).
+  {
+    const double t_engine =
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, false); });
+    const double t_xnn =
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, true); });
+    extras.push_back({"eval_xnnpack_vs_engine", "dense", 256, t_engine / t_xnn});
+    if (!opt.json) {
+      std::printf("\nevaluation of dense (2048 examples, batch 256): engine %.0f samples/s, "
+                  "XNNPACK %.0f samples/s\n",
+                  static_cast<double>(data.size) / t_engine, static_cast<double>(data.size) / t_xnn);
+    }
+  }
+
   if (opt.json) {
     std::printf("{\n  \"kernels\": \"%s\",\n  \"reps\": %d,\n  \"min_time\": %.3f,\n", isa,
                 opt.reps, opt.min_time);
@@ -328,8 +349,8 @@ int main(int argc, char** argv) {
           "%s\n    {\"model\": \"%s\", \"batch\": %d, \"weight_fraction\": %.4f, "
           "\"samples_per_s\": %.1f, \"gflops\": %.2f, \"vs_dense\": %.3f, \"vs_xnnpack\": %.3f, "
           "\"layer1_gflops\": %.2f, \"layer1_vs_xnnpack\": %.3f}",
-          i ? "," : "", r.model.c_str(), r.batch, r.fraction, r.samples_per_s, r.gflops,
-          r.vs_dense, r.vs_xnnpack, r.layer1_gflops, r.layer1_vs_xnnpack);
+          i ? "," : "", r.model.c_str(), r.batch, r.fraction, r.samples_per_s, r.gflops, r.vs_dense,
+          r.vs_xnnpack, r.layer1_gflops, r.layer1_vs_xnnpack);
     }
     std::printf("\n  ],\n  \"ratios\": [");
     for (size_t i = 0; i < extras.size(); ++i) {

@@ -14,6 +14,7 @@ struct V {
   static constexpr int kLanes = 8;
   static constexpr int kRowTile = 6;
   static constexpr int kVecTile = 2;
+  static constexpr int kTransposeTile = 8;
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(float v) { return _mm256_set1_ps(v); }
   static R load(const float* p) { return _mm256_loadu_ps(p); }
@@ -24,6 +25,26 @@ struct V {
   static void store(float* p, R r) { _mm256_storeu_ps(p, r); }
   static void store_n(float* p, R r, int n) { _mm256_maskstore_ps(p, mask(n), r); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  // dst[c * ld + t] = src[t][b + c] for c < 8, t < rows.
+  static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
+    R r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src[i] + b);
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i) {
+      u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    const __m256i m = mask(rows);
+    for (int e = 0; e < 4; ++e) {
+      _mm256_maskstore_ps(dst + e * ld, m, _mm256_permute2f128_ps(u[e], u[4 + e], 0x20));
+      _mm256_maskstore_ps(dst + (4 + e) * ld, m, _mm256_permute2f128_ps(u[e], u[4 + e], 0x31));
+    }
+  }
   static float hsum(R r) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -3,6 +3,7 @@
 // intrinsics "may be used uninitialized"; a known false positive.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include <immintrin.h>
@@ -17,6 +18,7 @@ struct V {
   static constexpr int kLanes = 16;
   static constexpr int kRowTile = 6;
   static constexpr int kVecTile = 4;
+  static constexpr int kTransposeTile = 16;
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }
   static R load(const float* p) { return _mm512_loadu_ps(p); }
@@ -25,6 +27,33 @@ struct V {
   static void store(float* p, R r) { _mm512_storeu_ps(p, r); }
   static void store_n(float* p, R r, int n) { _mm512_mask_storeu_ps(p, mask(n), r); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  // dst[c * ld + t] = src[t][b + c] for c < 16, t < rows.
+  static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
+    R r[16], t[16], u[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src[i] + b);
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + e], 128-bit chunk c: rows 4i..4i+3 at column 4c + e.
+    for (int i = 0; i < 4; ++i) {
+      u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    const __mmask16 m = mask(rows);
+    for (int e = 0; e < 4; ++e) {
+      const R v88 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x88);
+      const R vdd = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xDD);
+      const R w88 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x88);
+      const R wdd = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xDD);
+      _mm512_mask_storeu_ps(dst + e * ld, m, _mm512_shuffle_f32x4(v88, w88, 0x88));
+      _mm512_mask_storeu_ps(dst + (4 + e) * ld, m, _mm512_shuffle_f32x4(vdd, wdd, 0x88));
+      _mm512_mask_storeu_ps(dst + (8 + e) * ld, m, _mm512_shuffle_f32x4(v88, w88, 0xDD));
+      _mm512_mask_storeu_ps(dst + (12 + e) * ld, m, _mm512_shuffle_f32x4(vdd, wdd, 0xDD));
+    }
+  }
   static float hsum(R r) {
     // In-register shuffles only (extract intrinsics trip a GCC 12 false warning).
     R t = _mm512_add_ps(r, _mm512_shuffle_f32x4(r, r, _MM_SHUFFLE(1, 0, 3, 2)));

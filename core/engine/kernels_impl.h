@@ -162,6 +162,25 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
 
 void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
                       float* xt) {
+  constexpr int T = V::kTransposeTile;
+  if (T > 1) {
+    // Register transposes of T rows x T examples; a short last group of rows
+    // repeats row 0 and stores only its valid lanes.
+    for (int j0 = 0; j0 < k; j0 += T) {
+      const int rows = min_int(T, k - j0);
+      const float* src[T > 1 ? T : 1];
+      for (int t = 0; t < T; ++t) {
+        src[t] = x + static_cast<size_t>(cols[j0 + (t < rows ? t : 0)]) * x_stride;
+      }
+      int b = 0;
+      for (; b + T <= n; b += T)
+        V::transpose_tile(src, b, xt + static_cast<size_t>(b) * k + j0, k, rows);
+      for (; b < n; ++b) {
+        for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * k + j0 + t] = src[t][b];
+      }
+    }
+    return;
+  }
   // Blocks of 8 columns keep the strided writes within a few cache lines.
   for (int j0 = 0; j0 < k; j0 += 8) {
     const int jn = min_int(8, k - j0);

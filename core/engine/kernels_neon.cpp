@@ -11,6 +11,9 @@ struct V {
   static constexpr int kLanes = 4;
   static constexpr int kRowTile = 6;
   static constexpr int kVecTile = 4;
+  // No register transpose: gather_transpose uses its scalar loop.
+  static constexpr int kTransposeTile = 1;
+  static void transpose_tile(const float* const*, int, float*, size_t, int) {}
   static R zero() { return vdupq_n_f32(0.0f); }
   static R set1(float v) { return vdupq_n_f32(v); }
   static R load(const float* p) { return vld1q_f32(p); }

@@ -9,6 +9,9 @@ struct V {
   static constexpr int kLanes = 1;
   static constexpr int kRowTile = 4;
   static constexpr int kVecTile = 4;
+  // No register transpose: gather_transpose uses its scalar loop.
+  static constexpr int kTransposeTile = 1;
+  static void transpose_tile(const float* const*, int, float*, size_t, int) {}
   static R zero() { return 0.0f; }
   static R set1(float v) { return v; }
   static R load(const float* p) { return *p; }

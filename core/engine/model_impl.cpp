@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace nf::engine {
@@ -61,6 +62,7 @@ void ModelImpl::prepare(int capacity, int threads) {
   const size_t scratch = static_cast<size_t>(max_k) * std::max<size_t>(s, 2);
   ws_->scratch.assign(static_cast<size_t>(ws_->threads), std::vector<float>(scratch, 0.0f));
   ws_->labels.assign(ws_->stride, 0);
+  ws_->row_index.assign(ws_->stride, 0);
 }
 
 int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
@@ -93,10 +95,21 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
   ws_->n = n;
   const size_t s = ws_->stride;
   const int32_t dim = data.dim;
+  for (int b = 0; b < n; ++b) ws_->labels[b] = data.labels[indices[b]];
+  if (s > 1 && data.size <= INT32_MAX) {
+    // The batch's rows transposed into feature-major by the transpose kernel;
+    // padding lanes repeat the first example (finite, and their gradient is 0).
+    int32_t* rows = ws_->row_index.data();
+    for (size_t b = 0; b < s; ++b) {
+      rows[b] = static_cast<int32_t>(indices[b < static_cast<size_t>(n) ? b : 0]);
+    }
+    kernels().gather_transpose(static_cast<int>(s), dim, data.features.data(), rows,
+                               static_cast<size_t>(dim), ws_->input.data());
+    return;
+  }
   for (int b = 0; b < n; ++b) {
     const float* row = data.features.data() + indices[b] * dim;
     for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = row[f];
-    ws_->labels[b] = data.labels[indices[b]];
   }
 }
 
@@ -180,6 +193,7 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
   double loss = 0.0;
   int64_t right = 0;
   const float inv_n = 1.0f / static_cast<float>(ws_->n);
+  const int32_t* labels = ws_->labels.data();
   for (int b = 0; b < ws_->n; ++b) {
     float zmax = z[b];
     int32_t arg = 0;
@@ -190,13 +204,18 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
       }
     }
     double sum = 0.0;
-    for (int32_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c * s + b] - zmax));
-    const int32_t label = ws_->labels[b];
+    for (int32_t c = 0; c < classes; ++c) {
+      const double e = std::exp(static_cast<double>(z[c * s + b] - zmax));
+      if (for_backward) dz[c * s + b] = static_cast<float>(e);
+      sum += e;
+    }
+    const int32_t label = labels[b];
     loss += std::log(sum) - static_cast<double>(z[label * s + b] - zmax);
     right += arg == label ? 1 : 0;
     if (for_backward) {
+      const double inv_sum = 1.0 / sum;
       for (int32_t c = 0; c < classes; ++c) {
-        const double p = std::exp(static_cast<double>(z[c * s + b] - zmax)) / sum;
+        const double p = dz[c * s + b] * inv_sum;
         dz[c * s + b] = static_cast<float>(p - (c == label ? 1.0 : 0.0)) * inv_n;
       }
     }

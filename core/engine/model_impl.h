@@ -102,6 +102,7 @@ class ModelImpl {
     std::vector<float> grad_a, grad_b;
     std::vector<std::vector<float>> scratch;  // per thread
     std::vector<int32_t> labels;
+    std::vector<int32_t> row_index;  // examples of the batch, for the input transpose
     std::unique_ptr<WorkerPool> pool;
   };
   Workspace train_ws_, eval_ws_;

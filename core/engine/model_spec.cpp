@@ -173,13 +173,16 @@ ModelSpec standard_mlp_spec(FabricKind kind, const FabricParams& params, uint64_
 
 namespace {
 
-// Among `candidates`, the parameters whose cascade for n_in -> n_out has the
-// weight count closest (in log ratio) to `fraction` of the dense count.
+// Among `candidates` (ordered from narrowest to widest blocks), the widest
+// whose cascade for n_in -> n_out keeps within 25% of `fraction` of the dense
+// weights, since the engine runs wide blocks fastest (docs/engine.md); when
+// none does, the closest in log ratio.
 Result<FabricParams> closest_params(FabricKind kind, const std::vector<FabricParams>& candidates,
                                     int32_t n_in, int32_t n_out, double fraction) {
   const double target = fraction * static_cast<double>(n_in) * n_out;
   double best_err = std::numeric_limits<double>::infinity();
   FabricParams best;
+  bool best_within = false;
   Status last_error = invalid_argument("no candidate parameters");
   for (const FabricParams& p : candidates) {
     FabricSpec fs;
@@ -191,9 +194,12 @@ Result<FabricParams> closest_params(FabricKind kind, const std::vector<FabricPar
       continue;
     }
     const double err = std::fabs(std::log(static_cast<double>(cascade->nnz()) / target));
-    if (err < best_err) {
+    const bool within = err <= std::log(1.25);
+    if ((within && (!best_within || kind == FabricKind::kButterfly)) ||
+        (!within && !best_within && err < best_err) || (within && best_within && err < best_err)) {
       best_err = err;
       best = p;
+      best_within = within;
     }
   }
   if (!std::isfinite(best_err)) return last_error;

@@ -2,6 +2,7 @@
 // so the result does not depend on threads or on how the vector is split.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -50,6 +51,9 @@ class Optimizer {
   int64_t state_bytes() const;
 
  private:
+  template <bool kProx>
+  void update(float* pw, const float* pg, const float* pa, size_t n, float scale, float wd_l2);
+
   OptimizerConfig config_;
   std::vector<float> m_, v_;
   int64_t steps_ = 0;

@@ -56,8 +56,8 @@ XnnDense::~XnnDense() {
 Status XnnDense::run(int64_t batch, const float* input, float* output) {
   State& st = *state_;
   if (batch != st.prepared_batch || input != st.prepared_in || output != st.prepared_out) {
-    const xnn_status s = xnn_setup_fully_connected_nc_f32(st.op, static_cast<size_t>(batch),
-                                                          input, output, nullptr);
+    const xnn_status s =
+        xnn_setup_fully_connected_nc_f32(st.op, static_cast<size_t>(batch), input, output, nullptr);
     if (s != xnn_status_success) {
       return internal_error("XNNPACK setup for batch " + std::to_string(batch) + " failed");
     }

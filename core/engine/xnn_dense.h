@@ -20,9 +20,8 @@ class XnnDense {
   // Packs `weights` and `bias` (copied; they may change afterwards without
   // effect). `relu` clamps the output at zero. Errors when XNNPACK cannot
   // initialize on this CPU.
-  static Result<std::unique_ptr<XnnDense>> create(int32_t n_in, int32_t n_out,
-                                                  const float* weights, const float* bias,
-                                                  bool relu);
+  static Result<std::unique_ptr<XnnDense>> create(int32_t n_in, int32_t n_out, const float* weights,
+                                                  const float* bias, bool relu);
   ~XnnDense();
   XnnDense(const XnnDense&) = delete;
   XnnDense& operator=(const XnnDense&) = delete;

@@ -286,3 +286,23 @@ TEST_CASE("model file: round trip and corrupt files") {
 
 }  // namespace
 }  // namespace nf
+
+namespace nf {
+namespace {
+
+TEST_CASE("dense evaluation through XNNPACK agrees with the engine's kernels") {
+  auto model = std::move(Model::create(*parse_model_spec("24|32:relu:dense|4:linear:dense"))).value();
+  const Dataset data = teacher_dataset(300, 24, 4, 5);
+  std::vector<int64_t> some = {5, 1, 299, 42};
+  for (bool all : {true, false}) {
+    const std::span<const int64_t> idx = all ? std::span<const int64_t>() : some;
+    const EvalStats engine = evaluate(*model, data, idx, false);
+    const EvalStats xnn = evaluate(*model, data, idx, true);
+    CHECK(engine.examples == xnn.examples);
+    CHECK(engine.loss == doctest::Approx(xnn.loss).epsilon(1e-5));
+    CHECK(engine.accuracy == xnn.accuracy);
+  }
+}
+
+}  // namespace
+}  // namespace nf
