@@ -109,7 +109,8 @@ Result<Partition> dirichlet(std::span<const int32_t> labels, int32_t num_classes
   return invalid_argument(
       "partition '" + spec.to_string() + "': no draw in " + std::to_string(kMaxDraws) +
       " gave each of " + std::to_string(num_clients) + " clients at least " +
-      std::to_string(spec.min_size) + " examples; raise alpha, use fewer clients or lower min");
+      std::to_string(spec.min_size) +
+      " examples; raise alpha, use fewer clients or lower min (min=0 allows empty clients)");
 }
 
 Result<Partition> quantity(int64_t n, int32_t num_clients, const PartitionSpec& spec, Rng& rng) {
@@ -124,7 +125,8 @@ Result<Partition> quantity(int64_t n, int32_t num_clients, const PartitionSpec& 
   return invalid_argument(
       "partition '" + spec.to_string() + "': no draw in " + std::to_string(kMaxDraws) +
       " gave each of " + std::to_string(num_clients) + " clients at least " +
-      std::to_string(spec.min_size) + " examples; raise alpha, use fewer clients or lower min");
+      std::to_string(spec.min_size) +
+      " examples; raise alpha, use fewer clients or lower min (min=0 allows empty clients)");
 }
 
 }  // namespace

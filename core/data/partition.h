@@ -60,8 +60,9 @@ Result<Partition> make_partition(const PartitionSpec& spec, const Dataset& data,
                                  int32_t num_clients, uint64_t seed);
 
 // Only client `client`'s indices, identical to make_partition(...)[client]
-// (an agent computes its own shard; cost O(examples)). Precondition:
-// 0 <= client < num_clients.
+// (an agent computes its own shard). It computes the whole partition, O(examples),
+// so a simulation holding many clients calls make_partition once instead.
+// Precondition: 0 <= client < num_clients.
 Result<std::vector<int64_t>> partition_for_client(const PartitionSpec& spec,
                                                   std::span<const int32_t> labels,
                                                   int32_t num_classes, int32_t num_clients,

@@ -2,8 +2,10 @@
 //
 // Each takes n updates of equal length (usually deltas from the global
 // model) and writes one array. They are unweighted: an attacker could claim
-// any example count, so robust rules count clients, not examples (Multi-Krum
-// is the exception, see krum_select). Thread-safe (no shared state).
+// any example count, so robust rules count clients, not examples. (The
+// multikrum strategy then averages the updates krum_select keeps by example
+// count, as Flower does: an outlier has been removed by then.) Thread-safe
+// (no shared state).
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,10 @@
 // WeightedSum: the streaming accumulator behind FedAvg.
 //
 // Holds sum_i w_i * x_i and sum_i w_i in double, one slot per parameter, so
-// its memory is independent of the number of clients that contribute. Each
-// float * weight product is exact in double (weights below 2^29), so the only
-// rounding happens in the additions (relative error about 1e-16 per add) and
-// once when the mean is rounded to float in mean(). Consequence for
+// its memory is independent of the number of clients that contribute. In
+// add(), each float * weight product is exact in double (integer weights
+// below 2^29), so the only rounding happens in the additions (relative error
+// about 1e-16 per add) and once when the mean is rounded to float in mean(). Consequence for
 // reproducibility: the float result is the same for any arrival order except
 // in the rare case where the double sums differ in a bit that survives the
 // final rounding; a caller that needs bit-identical results across runs adds

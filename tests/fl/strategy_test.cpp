@@ -5,6 +5,7 @@
 
 #include "core/fl/client_sampling.h"
 #include "core/fl/strategy_factory.h"
+#include "core/util/rng.h"
 
 namespace nf {
 namespace {
@@ -94,7 +95,7 @@ TEST_CASE("state: corrupt bytes and another strategy's state are refused") {
 
 TEST_CASE("aggregate_evaluate: example-weighted loss and accuracy, failures counted") {
   auto s = std::move(make_strategy("fedavg", {})).value();
-  std::vector<EvaluateResult> results = {
+  std::vector<ClientEvaluateResult> results = {
       {"a", 100, 0.5, 0.8}, {"b", 300, 1.0, 0.6}, {"c", 0, 9.0, 0.0}};
   std::vector<ClientFailure> failures = {{"d", "disconnected"}};
   auto summary = s->aggregate_evaluate(2, results, failures);
@@ -143,6 +144,31 @@ TEST_CASE("client sampling is deterministic per (seed, round) and ignores input 
     for (int64_t i : sample_client_indices(20, 5, 9, round)) seen.insert(i);
   }
   CHECK(seen.size() == 20u);
+}
+
+}  // namespace
+}  // namespace nf
+
+namespace nf {
+namespace {
+
+TEST_CASE("load_state survives every truncation and random bytes without changing state") {
+  auto s = std::move(make_strategy("fedyogi", {})).value();
+  const std::vector<float> g = {1.0f, 2.0f};
+  const std::vector<float> v = {1.5f, 2.5f};
+  std::vector<FitResult> results = {{"a", 1, v, false}};
+  REQUIRE(s->aggregate_fit(1, g, results, {}).is_ok());
+  const std::vector<uint8_t> state = s->save_state();
+  for (size_t n = 0; n < state.size(); ++n) {
+    CHECK(!s->load_state(std::span(state).first(n)).is_ok());
+  }
+  Rng rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<uint8_t> noise(rng.uniform(100));
+    for (auto& b : noise) b = static_cast<uint8_t>(rng.next_u64());
+    CHECK(!s->load_state(noise).is_ok());
+  }
+  CHECK(s->save_state() == state);
 }
 
 }  // namespace

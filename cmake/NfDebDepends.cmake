@@ -1,0 +1,68 @@
+# Run by cpack (CPACK_PROJECT_CONFIG_FILE) for a cross-built nf-agent package:
+# what dpkg-shlibdeps does, from the sysroot instead of the dpkg database.
+# Each NEEDED soname of the packaged binaries ("libXNNPACK.so.0") is looked up
+# as "<name> <version>" ("libXNNPACK 0") in the shlibs control files that
+# scripts/setup_cross.sh gathered into <sysroot>/.nf-shlibs. A dependency the
+# shlibs file gives without a version (libstdc++6, libgcc-s1 ship symbols files
+# instead) gets ">= <upstream version in the sysroot>", the toolchain's own.
+
+if(NOT CPACK_GENERATOR STREQUAL "DEB" OR NOT CPACK_NF_BINARIES_FILE)
+  return()
+endif()
+
+file(STRINGS "${CPACK_NF_SYSROOT}/.nf-shlibs" _shlibs REGEX "^[^ :]+ [^ ]+ ")
+file(STRINGS "${CPACK_NF_SYSROOT}/.nf-sysroot-stamp" _versions)
+file(STRINGS "${CPACK_NF_BINARIES_FILE}" _binaries)
+
+set(_depends ${CPACK_NF_EXTRA_DEPENDS})
+foreach(binary IN LISTS _binaries)
+  if(NOT EXISTS "${binary}")
+    message(FATAL_ERROR "nf-agent package: ${binary} is not built (build before cpack)")
+  endif()
+  execute_process(COMMAND ${CPACK_NF_READELF} -d "${binary}" OUTPUT_VARIABLE _dynamic
+                  RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "nf-agent package: '${CPACK_NF_READELF} -d ${binary}' failed")
+  endif()
+  string(REGEX MATCHALL "\\(NEEDED\\)[^[]*\\[[^]]+\\]" _needed "${_dynamic}")
+  foreach(entry IN LISTS _needed)
+    string(REGEX REPLACE ".*\\[(.+)\\]" "\\1" soname "${entry}")
+    if(soname MATCHES "^(.+)\\.so\\.([0-9.]+)$")
+      set(_key "${CMAKE_MATCH_1} ${CMAKE_MATCH_2} ")
+    elseif(soname MATCHES "^(.+)-([0-9.]+)\\.so$")
+      set(_key "${CMAKE_MATCH_1} ${CMAKE_MATCH_2} ")
+    else()
+      message(FATAL_ERROR "nf-agent package: cannot read the soname '${soname}' of ${binary}")
+    endif()
+    set(_dep "")
+    foreach(line IN LISTS _shlibs)
+      string(FIND "${line}" "${_key}" _at)
+      if(_at EQUAL 0)
+        string(LENGTH "${_key}" _len)
+        string(SUBSTRING "${line}" ${_len} -1 _dep)
+        break()
+      endif()
+    endforeach()
+    if(NOT _dep)
+      message(FATAL_ERROR "nf-agent package: no package in ${CPACK_NF_SYSROOT} provides "
+                          "${soname} (needed by ${binary}); add it to scripts/setup_cross.sh")
+    endif()
+    if(_dep MATCHES "^[^ (,|]+$")
+      foreach(v IN LISTS _versions)
+        string(REPLACE " " ";" _fields "${v}")
+        list(GET _fields 0 _package)
+        if(_package STREQUAL _dep)
+          list(GET _fields 1 _version)
+          string(REGEX REPLACE "-[^-]*$" "" _upstream "${_version}")
+          set(_dep "${_dep} (>= ${_upstream})")
+          break()
+        endif()
+      endforeach()
+    endif()
+    list(APPEND _depends "${_dep}")
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES _depends)
+list(SORT _depends)
+string(JOIN ", " CPACK_DEBIAN_PACKAGE_DEPENDS ${_depends})
+message(STATUS "nf-agent package: Depends: ${CPACK_DEBIAN_PACKAGE_DEPENDS}")
