@@ -212,7 +212,7 @@ std::vector<Candidate> candidates(const FabricSpec& given, int32_t n_in, int32_t
           int64_t params = 0;
           for (int64_t l = 0; l < depth; ++l) {
             const int64_t rows = l == depth - 1 ? n_out : hidden, cols = l == 0 ? n_in : hidden;
-            params += rows * std::min(f, cols);
+            params += rows <= cols ? rows * std::min(f, cols) : cols * std::min(f, rows);
           }
           FabricSpec t = *resolved;
           t.params.depth = depth;

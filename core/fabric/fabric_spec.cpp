@@ -264,6 +264,11 @@ Result<FabricSpec> resolve_fabric_spec(const FabricSpec& spec, int32_t n_in, int
     return invalid_argument("layer sizes must be positive (n_in=" + std::to_string(n_in) +
                             ", n_out=" + std::to_string(n_out) + ")");
   }
+  if (n_in > kMaxPaddedWidth || n_out > kMaxPaddedWidth) {
+    return invalid_argument("layer sizes must be at most " + std::to_string(kMaxPaddedWidth) +
+                            " (n_in=" + std::to_string(n_in) + ", n_out=" + std::to_string(n_out) +
+                            ")");
+  }
   NF_RETURN_IF_ERROR(check_unused_params(spec));
   NF_ASSIGN_OR_RETURN(FabricParams params, resolve_params(spec, n_in, n_out));
   FabricSpec out = spec;

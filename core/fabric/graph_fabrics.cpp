@@ -185,11 +185,22 @@ Cascade build_random_fan_in(const FabricParams& p, uint64_t seed, int32_t n_in, 
   for (int64_t s = 0; s < p.depth; ++s) {
     const int64_t rows = s == p.depth - 1 ? n_out : hidden;
     const int64_t cols = s == 0 ? n_in : hidden;
-    const int64_t fan_in = std::min(p.fan_in, cols);
     Rng rng(seed, static_cast<uint64_t>(s));
     std::vector<std::vector<int32_t>> row_cols(static_cast<size_t>(rows));
-    for (auto& in : row_cols) {
-      for (int64_t i : rng.sample_sorted(cols, fan_in)) in.push_back(static_cast<int32_t>(i));
+    if (rows <= cols) {
+      for (auto& in : row_cols) {
+        for (int64_t i : rng.sample_sorted(cols, std::min(p.fan_in, cols))) {
+          in.push_back(static_cast<int32_t>(i));
+        }
+      }
+    } else {
+      // A widening stage (X-Net): each input picks fan_in outputs instead,
+      // so that no input is left unconnected.
+      for (int64_t i = 0; i < cols; ++i) {
+        for (int64_t j : rng.sample_sorted(rows, std::min(p.fan_in, rows))) {
+          row_cols[static_cast<size_t>(j)].push_back(static_cast<int32_t>(i));
+        }
+      }
     }
     c.sublayers.push_back(unstructured_sublayer(static_cast<int32_t>(rows),
                                                 static_cast<int32_t>(cols), std::move(row_cols)));

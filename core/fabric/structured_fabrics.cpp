@@ -175,7 +175,7 @@ Result<FabricParams> resolve_butterfly(FabricKind kind, const FabricParams& p, i
   if (kind == FabricKind::kParallelButterfly && g.stages < 2 && copies > 1) {
     return invalid_argument(name + ": radix=" + std::to_string(q.radix) +
                             " covers the layer in one stage, leaving no hidden sublayer to "
-                            "widen; use a smaller radix");
+                            "widen; use a smaller radix or a wider layer");
   }
   return q;
 }

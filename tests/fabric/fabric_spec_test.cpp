@@ -60,6 +60,7 @@ TEST_CASE("bad specs are rejected with messages naming the bad thing") {
         "radix_net: the product of the radices, 6, must be at least max(n_in, n_out) = 10");
   CHECK(build_error("hypercube:loopless=2", 8, 8) == "hypercube: loopless=2 must be 0 or 1");
   CHECK(build_error("dense", 0, 3).find("n_in=0") != std::string::npos);
+  CHECK(build_error("hypercube", 1 << 30, 3).find("at most") != std::string::npos);
   CHECK(build_error("parallel_butterfly:radix=16", 10, 10).find("one stage") != std::string::npos);
   FabricSpec wrong;
   wrong.kind = FabricKind::kClos;

@@ -94,6 +94,8 @@ TEST_CASE("butterfly: one path per pair, k N log_k N weights") {
   // Padded 20 -> 10 on 27 nodes: still exactly one path per real pair.
   const Cascade padded = build("butterfly:radix=3", 20, 10);
   CHECK(padded.depth() == 3);
+  // First stage k per real input, last k per real output, middle k N'.
+  CHECK(padded.nnz() == 3 * (20 + 10 + 27 * 1));
   CHECK(min_paths(path_counts(padded)) == 1);
   CHECK(max_paths(path_counts(padded)) == 1);
   const Cascade big = build("butterfly:radix=4", 200, 77);
@@ -109,6 +111,7 @@ TEST_CASE("parallel butterflies: p paths per pair; Benes: k^(L-1) paths") {
   CHECK(min_paths(path_counts(p)) == 3);
   CHECK(max_paths(path_counts(p)) == 3);
   const Cascade pb = build("parallel_butterfly:radix=3,copies=2", 20, 10);
+  CHECK(pb.nnz() == 2 * 3 * (20 + 10 + 27 * 1));
   CHECK(min_paths(path_counts(pb)) == 2);
   CHECK(max_paths(path_counts(pb)) == 2);
 
@@ -175,6 +178,10 @@ TEST_CASE("random fabrics: exact counts, seeded") {
     for (int32_t r = 0; r < s.mask.rows; ++r) CHECK(s.mask.row_ptr[r + 1] - s.mask.row_ptr[r] == 5);
   }
   CHECK(mask_hash(f) != mask_hash(build("random_fan_in:fan_in=5,depth=2,seed=4", 40, 12)));
+  // Widening (12 -> 40): each input picks its outputs, none is left out.
+  const Cascade w = build("random_fan_in:fan_in=5,depth=2,seed=3", 12, 40);
+  CHECK(w.nnz() == 12 * 5 + 40 * 5);
+  for (int32_t count : w.sublayers[0].mask.column_counts()) CHECK(count == 5);
   CHECK(mask_hash(f) == mask_hash(build("random_fan_in:fan_in=5,depth=2,seed=3", 40, 12)));
   const Cascade er = build("erdos_renyi:epsilon_milli=2500", 40, 12);
   CHECK(er.nnz() == (2500 * (40 + 12) + 500) / 1000);

@@ -43,5 +43,32 @@ TEST_CASE("mask hashes are golden and host-independent") {
   }
 }
 
+// A widening layer, 37 -> 100: padding on both sides, the random fan-in's
+// per-input widening stage, a multi-stage Erdos-Renyi.
+TEST_CASE("mask hashes of a widening layer are golden") {
+  struct Golden {
+    const char* spec;
+    uint64_t hash;
+    int64_t nnz;
+  };
+  const Golden golden[] = {
+      {"clos", 0xa806c3a7bcde52e7ULL, 1211},
+      {"butterfly:radix=3", 0x4db276e6f03dabb1ULL, 2598},
+      {"parallel_butterfly:radix=2,copies=3", 0x258c7194c6d4d418ULL, 4662},
+      {"torus", 0x50725a6f3bffc2cbULL, 4685},
+      {"radix_net:radices=3x4x9", 0x71760c382179d051ULL, 1443},
+      {"random_fan_in:fan_in=5,seed=3", 0x26bd3dcd1c60f7e2ULL, 1185},
+      {"erdos_renyi:epsilon_milli=5000,depth=2,seed=9", 0x78b6313d302b43d4ULL, 1685},
+  };
+  for (const Golden& g : golden) {
+    auto spec = parse_fabric_spec(g.spec);
+    REQUIRE(spec.is_ok());
+    auto c = build_cascade(*spec, 37, 100);
+    REQUIRE(c.is_ok());
+    CHECK_MESSAGE(c->nnz() == g.nnz, g.spec);
+    CHECK_MESSAGE(hash_hex(mask_hash(*c)) == hash_hex(g.hash), g.spec);
+  }
+}
+
 }  // namespace
 }  // namespace nf
