@@ -43,14 +43,11 @@ bool parse_float(std::string_view field, float& out) {
   return true;
 }
 
+// Integers, and integral floats such as "3.0" as tools like pandas write them.
 bool parse_label(std::string_view field, int64_t& out) {
-  if (field.empty() || field.size() > 9) return false;
-  int64_t v = 0;
-  for (char c : field) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
+  float v = 0.0f;
+  if (!parse_float(field, v) || v < 0.0f || v > 1e7f || v != std::floor(v)) return false;
+  out = static_cast<int64_t>(v);
   return true;
 }
 

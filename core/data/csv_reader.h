@@ -3,7 +3,7 @@
 //
 // Every field but the label is a feature, parsed as a float (strtof syntax,
 // surrounding spaces allowed); features are used as they are, not rescaled.
-// Labels are integers in [0, num_classes). Empty lines are skipped; quoting
+// Labels are integers in [0, num_classes) ("3" or "3.0"). Empty lines are skipped; quoting
 // is not supported (fields are numbers). Errors name the file, the 1-based
 // line and column and the offending text:
 //   "iris.csv:12: column 3 'abc' is not a number".

@@ -2,6 +2,10 @@
 
 #include <zlib.h>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -52,62 +56,95 @@ Status read_exact(gzFile file, uint8_t* out, uint64_t size, const std::string& w
   return Status::ok();
 }
 
+// Asks Linux to back a fresh, still untouched allocation with 2 MB pages.
+// Faulting in Fashion-MNIST's 188 MB of floats page by page costs more CPU
+// than inflating the file (0.65 s against 0.33 s measured here); with huge
+// pages it costs a few tens of ms. Advice only: harmless where unsupported.
+void prefer_huge_pages([[maybe_unused]] const void* data, [[maybe_unused]] size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{1} << 21;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
+}
+
 uint32_t big_endian_u32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// An open IDX file positioned after its header.
+struct OpenIdx {
+  GzFile file;
+  std::vector<uint32_t> dims;
+  uint64_t total = 0;  // product of dims
+};
+
+Result<OpenIdx> open_idx(const std::string& path, int expected_dims) {
+  // gzopen reads plain files transparently, so .gz and uncompressed IDX both work.
+  OpenIdx idx;
+  idx.file.reset(gzopen(path.c_str(), "rb"));
+  if (!idx.file) {
+    if (errno == ENOENT) return not_found(path + ": no such file");
+    return io_error(path + ": cannot open: " + std::strerror(errno));
+  }
+  gzbuffer(idx.file.get(), 1 << 18);
+
+  uint8_t magic[4];
+  NF_RETURN_IF_ERROR(read_exact(idx.file.get(), magic, 4, path + ": reading the IDX magic"));
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] != expected_dims) {
+    char got[64];
+    std::snprintf(got, sizeof(got), "%02x %02x %02x %02x", magic[0], magic[1], magic[2], magic[3]);
+    char want[64];
+    std::snprintf(want, sizeof(want), "00 00 08 %02x", expected_dims);
+    return corrupt(path + ": wrong magic " + got + " (expected " + want + ": unsigned bytes in " +
+                   std::to_string(expected_dims) + " dimensions)");
+  }
+  idx.dims.resize(static_cast<size_t>(expected_dims));
+  idx.total = 1;
+  for (auto& d : idx.dims) {
+    uint8_t raw[4];
+    NF_RETURN_IF_ERROR(read_exact(idx.file.get(), raw, 4, path + ": reading the IDX header"));
+    d = big_endian_u32(raw);
+    idx.total *= d;
+    if (idx.total > kMaxValues) {
+      return corrupt(path + ": header declares more than " + std::to_string(kMaxValues) +
+                     " values (dimension " + std::to_string(d) + ")");
+    }
+  }
+  return idx;
+}
+
+// Reads the values the header declared into `out`, then checks that nothing
+// follows and, by reading to the end, that the gzip trailer (CRC, length) holds.
+Status read_idx_values(OpenIdx& idx, uint8_t* out, const std::string& path) {
+  NF_RETURN_IF_ERROR(read_exact(idx.file.get(), out, idx.total,
+                                path + ": reading " + std::to_string(idx.total) + " values"));
+  uint8_t extra;
+  const int n = gzread(idx.file.get(), &extra, 1);
+  if (n > 0) {
+    return corrupt(path + ": trailing bytes after the " + std::to_string(idx.total) +
+                   " values its header declares");
+  }
+  const std::string problem = gz_problem(idx.file.get());
+  if (n < 0 || !problem.empty()) return corrupt(path + ": " + problem);
+  return Status::ok();
 }
 
 }  // namespace
 
 Result<IdxArray> read_idx_file(const std::string& path, int expected_dims) {
-  // gzopen reads plain files transparently, so .gz and uncompressed IDX both work.
-  GzFile file(gzopen(path.c_str(), "rb"));
-  if (!file) {
-    if (errno == ENOENT) return not_found(path + ": no such file");
-    return io_error(path + ": cannot open: " + std::strerror(errno));
-  }
-  gzbuffer(file.get(), 1 << 18);
-
-  uint8_t magic[4];
-  NF_RETURN_IF_ERROR(read_exact(file.get(), magic, 4, path + ": reading the IDX magic"));
-  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] != expected_dims) {
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%02x %02x %02x %02x", magic[0], magic[1], magic[2], magic[3]);
-    char want[64];
-    std::snprintf(want, sizeof(want), "00 00 08 %02x", expected_dims);
-    return corrupt(path + ": wrong magic " + buf + " (expected " + want + ": unsigned bytes in " +
-                   std::to_string(expected_dims) + " dimensions)");
-  }
+  NF_ASSIGN_OR_RETURN(OpenIdx idx, open_idx(path, expected_dims));
   IdxArray array;
-  array.dims.resize(static_cast<size_t>(expected_dims));
-  uint64_t total = 1;
-  for (auto& d : array.dims) {
-    uint8_t raw[4];
-    NF_RETURN_IF_ERROR(read_exact(file.get(), raw, 4, path + ": reading the IDX header"));
-    d = big_endian_u32(raw);
-    total *= d;
-    if (total > kMaxValues) {
-      return corrupt(path + ": header declares more than " + std::to_string(kMaxValues) +
-                     " values (dimension " + std::to_string(d) + ")");
-    }
-  }
-  array.values.resize(total);
-  NF_RETURN_IF_ERROR(read_exact(file.get(), array.values.data(), total,
-                                path + ": reading " + std::to_string(total) + " values"));
-  // Reading past the end makes zlib check the gzip trailer (CRC and length).
-  uint8_t extra;
-  const int n = gzread(file.get(), &extra, 1);
-  if (n > 0)
-    return corrupt(path + ": trailing bytes after the " + std::to_string(total) +
-                   " values its header declares");
-  if (n < 0 || !gz_problem(file.get()).empty()) {
-    return corrupt(path + ": " + gz_problem(file.get()));
-  }
+  array.values.resize(idx.total);
+  NF_RETURN_IF_ERROR(read_idx_values(idx, array.values.data(), path));
+  array.dims = std::move(idx.dims);
   return array;
 }
 
 Result<Dataset> read_idx_dataset(const std::string& images_path, const std::string& labels_path,
                                  int32_t num_classes, std::string name) {
-  NF_ASSIGN_OR_RETURN(IdxArray images, read_idx_file(images_path, 3));
+  NF_ASSIGN_OR_RETURN(OpenIdx images, open_idx(images_path, 3));
   NF_ASSIGN_OR_RETURN(IdxArray labels, read_idx_file(labels_path, 1));
   if (images.dims[0] != labels.dims[0]) {
     return corrupt(images_path + " has " + std::to_string(images.dims[0]) + " images but " +
@@ -127,11 +164,19 @@ Result<Dataset> read_idx_dataset(const std::string& images_path, const std::stri
     }
     data.labels[i] = label;
   }
-  data.features.resize(images.values.size());
+  // Decompress the pixels straight into the last quarter of the float array
+  // and widen them in place, front to back: float i occupies bytes [4i, 4i+4),
+  // below byte 3n + i + 1 where the unread pixels start, so nothing is
+  // overwritten before it is read. This avoids a second 47 MB buffer.
+  const size_t n = images.total;
+  data.features.reserve(n);
+  prefer_huge_pages(data.features.data(), n * sizeof(float));
+  data.features.resize(n);
+  uint8_t* pixels = reinterpret_cast<uint8_t*>(data.features.data()) + 3 * n;
+  NF_RETURN_IF_ERROR(read_idx_values(images, pixels, images_path));
   constexpr float kScale = 1.0f / 255.0f;
-  for (size_t i = 0; i < images.values.size(); ++i) {
-    data.features[i] = static_cast<float>(images.values[i]) * kScale;
-  }
+  float* out = data.features.data();
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(pixels[i]) * kScale;
   return data;
 }
 

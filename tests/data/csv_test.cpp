@@ -6,7 +6,7 @@ namespace nf {
 namespace {
 
 TEST_CASE("csv: header detected, label last by default") {
-  auto data = parse_csv_dataset("a,b,label\n1,2.5,0\n-3, 4e-1 ,2\r\n\n", "t.csv");
+  auto data = parse_csv_dataset("a,b,label\n1,2.5,0\n-3, 4e-1 ,2.0\r\n\n", "t.csv");
   REQUIRE_MESSAGE(data.is_ok(), data.status().to_string());
   CHECK(data->size == 2);
   CHECK(data->dim == 2);
@@ -42,6 +42,8 @@ TEST_CASE("csv: errors give file, line, column and the text") {
         "d.csv:2: column 3 '-1' is not a class label (an integer >= 0)");
   CHECK(message("1,2,0\n1,2,nan\n") ==
         "d.csv:2: column 3 'nan' is not a class label (an integer >= 0)");
+  CHECK(message("1,2,0\n1,2,0.5\n") ==
+        "d.csv:2: column 3 '0.5' is not a class label (an integer >= 0)");
   CHECK(message("a,b,y\n") == "d.csv: no data rows");
   CsvOptions classes;
   classes.num_classes = 2;

@@ -6,3 +6,6 @@
 #include <CLI/CLI.hpp>
 
 namespace nf::cli {}  // namespace nf::cli
+namespace nf::cli {
+void add_topo_command(CLI::App& app, int* exit_code);
+}  // namespace nf::cli

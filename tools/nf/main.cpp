@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "nf 0.1.0");
   int exit_code = 0;
+  nf::cli::add_topo_command(app, &exit_code);
   (void)exit_code;
   CLI11_PARSE(app, argc, argv);
   return exit_code;

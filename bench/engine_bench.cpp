@@ -1,0 +1,348 @@
+// engine_bench: training-step speed of sparse cascades against the engine's
+// own dense model and against XNNPACK's dense forward pass, measured in the
+// same run. Prints figures and ratios; asserts nothing about time.
+//
+// Models: 784-300-100-10, dense and with Clos / butterfly hidden layers at
+// about 20%, 10% and 5% of the dense weights. FLOPs: 6 per weight per sample
+// for a training step (forward, input gradient, weight gradient), 2 per weight
+// per sample for XNNPACK's forward pass. Every figure is the median of
+// --reps repetitions of at least --min-time seconds each.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/engine/kernels.h"
+#include "core/engine/model.h"
+#include "core/engine/model_impl.h"
+#include "core/engine/xnn_dense.h"
+#include "core/util/rng.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  int reps = 5;
+  double min_time = 0.1;
+  std::vector<int> batches = {1, 16, 64};
+  bool json = false;
+  bool skip_threads = false;
+  bool skip_scalar = false;
+};
+
+template <typename F>
+double median_seconds_per_call(const Options& opt, F&& fn) {
+  fn();  // warm-up: workspace, caches
+  std::vector<double> per_call;
+  for (int r = 0; r < opt.reps; ++r) {
+    int64_t calls = 0;
+    const auto start = Clock::now();
+    double elapsed = 0.0;
+    do {
+      fn();
+      ++calls;
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < opt.min_time);
+    per_call.push_back(elapsed / static_cast<double>(calls));
+  }
+  std::sort(per_call.begin(), per_call.end());
+  return per_call[per_call.size() / 2];
+}
+
+nf::Dataset synthetic_data(int64_t size) {
+  nf::Dataset d;
+  d.size = size;
+  d.dim = 784;
+  d.num_classes = 10;
+  d.name = "synthetic";
+  nf::Rng rng(1);
+  d.features.resize(static_cast<size_t>(size) * 784);
+  for (float& f : d.features) f = rng.uniform01();
+  for (int64_t i = 0; i < size; ++i) d.labels.push_back(static_cast<int32_t>(rng.uniform(10)));
+  return d;
+}
+
+int64_t weight_count(const nf::Model& m) {
+  int64_t w = 0;
+  for (int l = 0; l < m.num_layers(); ++l) w += m.cascade(l).nnz();
+  return w;
+}
+
+// One full training step as train() runs it: load the batch, forward,
+// backward, SGD-momentum update of the flat vector.
+struct Stepper {
+  nf::Model& model;
+  const nf::Dataset& data;
+  std::vector<int64_t> order;
+  std::vector<float> grad;
+  nf::Optimizer opt;
+  int batch;
+  int64_t next = 0;
+
+  Stepper(nf::Model& m, const nf::Dataset& d, int b, int threads) : model(m), data(d), batch(b) {
+    order.resize(static_cast<size_t>(d.size));
+    for (int64_t i = 0; i < d.size; ++i) order[i] = i;
+    grad.resize(static_cast<size_t>(m.parameter_count()));
+    nf::OptimizerConfig oc;
+    oc.learning_rate = 1e-3f;
+    oc.momentum = 0.9f;
+    opt.reset(oc, m.parameter_count());
+    m.impl().prepare(b, threads);
+  }
+  void operator()() {
+    if (next + batch > data.size) next = 0;
+    nf::engine::ModelImpl& impl = model.impl();
+    impl.load_batch(data, std::span<const int64_t>(order.data() + next, batch));
+    next += batch;
+    impl.forward(model.parameters().data(), true, nullptr);
+    impl.backward(model.parameters().data(), grad.data());
+    opt.step(model.parameters(), grad, {});
+  }
+};
+
+struct Row {
+  std::string model;
+  double fraction = 0.0;
+  int batch = 0;
+  double step_s = 0.0;
+  double samples_per_s = 0.0;
+  double gflops = 0.0;
+  double vs_dense = 0.0;
+  double vs_xnnpack = 0.0;
+  double layer1_gflops = 0.0;  // first layer's kernels only (forward + both gradients)
+  double layer1_vs_xnnpack = 0.0;
+};
+
+// XNNPACK's dense forward GFLOP/s over the three layers of 784-300-100-10.
+double xnnpack_gflops(const Options& opt, int batch, double* layer1) {
+  const int32_t widths[4] = {784, 300, 100, 10};
+  nf::Rng rng(2);
+  std::vector<std::unique_ptr<nf::XnnDense>> ops;
+  std::vector<std::vector<float>> acts(4);
+  int64_t weights = 0;
+  for (int l = 0; l < 3; ++l) {
+    std::vector<float> w(static_cast<size_t>(widths[l]) * widths[l + 1]);
+    std::vector<float> b(widths[l + 1], 0.0f);
+    for (float& v : w) v = rng.uniform01() - 0.5f;
+    auto op = nf::XnnDense::create(widths[l], widths[l + 1], w.data(), b.data(), l < 2);
+    if (!op.is_ok()) {
+      std::fprintf(stderr, "engine_bench: %s\n", op.status().to_string().c_str());
+      return 0.0;
+    }
+    ops.push_back(std::move(op).value());
+    weights += static_cast<int64_t>(w.size());
+  }
+  for (int l = 0; l < 4; ++l) acts[l].assign(static_cast<size_t>(batch) * widths[l], 0.5f);
+  const double t = median_seconds_per_call(opt, [&] {
+    for (int l = 0; l < 3; ++l) (void)ops[l]->run(batch, acts[l].data(), acts[l + 1].data());
+  });
+  const double t1 = median_seconds_per_call(
+      opt, [&] { (void)ops[0]->run(batch, acts[0].data(), acts[1].data()); });
+  *layer1 = 2.0 * 784 * 300 * batch / t1 / 1e9;
+  return 2.0 * static_cast<double>(weights) * batch / t / 1e9;
+}
+
+// The first layer's kernels alone: forward, input gradient and weight
+// gradient of every sublayer (as the operators run them in a step).
+double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
+  nf::engine::ModelImpl& impl = model.impl();
+  const nf::engine::LayerPlan& layer = impl.layers[0];
+  const nf::engine::KernelTable& kt = nf::engine::active_kernels();
+  const size_t s = nf::engine::batch_stride(batch);
+  int32_t width = 784;
+  for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
+  std::vector<std::vector<float>> xs;
+  xs.emplace_back(784 * s, 0.5f);
+  for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
+  std::vector<float> g(width * s, 0.01f), dx(width * s, 0.0f), dw(model.parameter_count());
+  std::vector<float> scratch(static_cast<size_t>(784) * std::max<size_t>(s, 2));
+  const float* w = model.parameters().data();
+  const double t = median_seconds_per_call(opt, [&] {
+    for (size_t i = 0; i < layer.ops.size(); ++i) {
+      const float* wi = w + layer.weight_offsets[i];
+      if (s == 1) {
+        layer.ops[i].forward_b1(kt, wi, xs[i].data(), xs[i + 1].data(), scratch.data());
+      } else {
+        layer.ops[i].forward(kt, wi, xs[i].data(), xs[i + 1].data(), batch, s, 0, 1);
+      }
+    }
+    for (size_t i = layer.ops.size(); i-- > 0;) {
+      const float* wi = w + layer.weight_offsets[i];
+      float* dwi = dw.data() + layer.weight_offsets[i];
+      if (s == 1) {
+        layer.ops[i].backward_b1(kt, wi, xs[i].data(), g.data(), dwi, dx.data(), scratch.data());
+      } else {
+        layer.ops[i].weight_grad(kt, g.data(), xs[i].data(), dwi, batch, s, scratch.data(), 0, 1);
+        layer.ops[i].backward_input(kt, wi, g.data(), dx.data(), batch, s, 0, 1);
+      }
+    }
+  });
+  return 6.0 * static_cast<double>(model.cascade(0).nnz()) * batch / t / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{"engine_bench: training-step speed of sparse cascades vs dense and XNNPACK"};
+  app.add_option("--reps", opt.reps, "repetitions per figure (the median is reported)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--min-time", opt.min_time, "seconds per repetition")
+      ->check(CLI::Range(0.001, 60.0));
+  app.add_option("--batches", opt.batches, "batch sizes")->delimiter(',');
+  app.add_flag("--json", opt.json, "print results as JSON");
+  app.add_flag("--skip-threads", opt.skip_threads, "skip the 1 -> 2 thread scaling figures");
+  app.add_flag("--skip-scalar", opt.skip_scalar, "skip the scalar-reference comparison");
+  CLI11_PARSE(app, argc, argv);
+
+  const nf::Dataset data = synthetic_data(2048);
+  struct ModelCase {
+    std::string name;
+    nf::FabricKind kind;
+    double fraction;
+  };
+  const std::vector<ModelCase> cases = {
+      {"dense", nf::FabricKind::kDense, 1.0},      {"clos-20", nf::FabricKind::kClos, 0.2},
+      {"clos-10", nf::FabricKind::kClos, 0.1},     {"clos-5", nf::FabricKind::kClos, 0.05},
+      {"butterfly-20", nf::FabricKind::kButterfly, 0.2},
+      {"butterfly-10", nf::FabricKind::kButterfly, 0.1},
+      {"butterfly-5", nf::FabricKind::kButterfly, 0.05},
+  };
+  std::vector<std::unique_ptr<nf::Model>> models;
+  std::vector<std::string> specs;
+  for (const ModelCase& c : cases) {
+    auto spec = nf::standard_mlp_spec_for_fraction(c.kind, c.fraction, 1);
+    if (!spec.is_ok()) {
+      std::fprintf(stderr, "engine_bench: %s\n", spec.status().to_string().c_str());
+      return 1;
+    }
+    auto model = nf::Model::create(*spec);
+    if (!model.is_ok()) {
+      std::fprintf(stderr, "engine_bench: %s\n", model.status().to_string().c_str());
+      return 1;
+    }
+    specs.push_back(nf::format_architecture(*spec));
+    models.push_back(std::move(model).value());
+  }
+  const int64_t dense_weights = weight_count(*models[0]);
+  const char* isa = nf::engine::active_kernels().name;
+  if (!opt.json) {
+    std::printf("engine_bench: kernels %s, 1 thread, median of %d x %.2fs\n", isa, opt.reps,
+                opt.min_time);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      std::printf("  %-13s %.3f of dense weights  %s\n", cases[i].name.c_str(),
+                  static_cast<double>(weight_count(*models[i])) / dense_weights, specs[i].c_str());
+    }
+  }
+
+  std::vector<Row> rows;
+  std::vector<std::pair<int, double>> xnn;
+  for (int batch : opt.batches) {
+    double xnn_l1 = 0.0;
+    const double xnn_gf = xnnpack_gflops(opt, batch, &xnn_l1);
+    xnn.push_back({batch, xnn_gf});
+    double dense_sps = 0.0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      nf::Model& model = *models[i];
+      Stepper step(model, data, batch, 1);
+      Row row;
+      row.model = cases[i].name;
+      row.fraction = static_cast<double>(weight_count(model)) / dense_weights;
+      row.batch = batch;
+      row.step_s = median_seconds_per_call(opt, step);
+      row.samples_per_s = batch / row.step_s;
+      row.gflops = 6.0 * static_cast<double>(weight_count(model)) * batch / row.step_s / 1e9;
+      if (i == 0) dense_sps = row.samples_per_s;
+      row.vs_dense = row.samples_per_s / dense_sps;
+      row.vs_xnnpack = xnn_gf > 0 ? row.gflops / xnn_gf : 0.0;
+      row.layer1_gflops = layer1_gflops(opt, model, batch);
+      row.layer1_vs_xnnpack = xnn_l1 > 0 ? row.layer1_gflops / xnn_l1 : 0.0;
+      rows.push_back(row);
+      if (!opt.json) {
+        if (i == 0) {
+          std::printf("\nbatch %d: XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f)\n",
+                      batch, xnn_gf, xnn_l1);
+          std::printf("  %-13s %8s %10s %8s %9s %9s %9s %9s\n", "model", "weights", "samples/s",
+                      "GFLOP/s", "vs dense", "vs XNN", "L1 GF/s", "L1/XNN");
+        }
+        std::printf("  %-13s %8.3f %10.0f %8.1f %8.2fx %9.2f %9.1f %9.2f\n", row.model.c_str(),
+                    row.fraction, row.samples_per_s, row.gflops, row.vs_dense, row.vs_xnnpack,
+                    row.layer1_gflops, row.layer1_vs_xnnpack);
+        std::fflush(stdout);
+      }
+    }
+  }
+
+  // Thread scaling and the scalar reference, at the largest batch.
+  struct Extra {
+    std::string what;
+    std::string model;
+    int batch;
+    double ratio;
+  };
+  std::vector<Extra> extras;
+  const int big = *std::max_element(opt.batches.begin(), opt.batches.end());
+  for (size_t i : {size_t{0}, size_t{2}}) {
+    nf::Model& model = *models[i];
+    if (!opt.skip_threads && big > 1) {
+      Stepper one(model, data, big, 1);
+      const double t1 = median_seconds_per_call(opt, one);
+      Stepper two(model, data, big, 2);
+      const double t2 = median_seconds_per_call(opt, two);
+      extras.push_back({"threads_2_vs_1", cases[i].name, big, t1 / t2});
+      model.impl().prepare(big, 1);
+    }
+    if (!opt.skip_scalar) {
+      Stepper simd(model, data, big, 1);
+      const double ts = median_seconds_per_call(opt, simd);
+      nf::engine::force_scalar(true);
+      Stepper scalar(model, data, big, 1);
+      const double tr = median_seconds_per_call(opt, scalar);
+      nf::engine::force_scalar(false);
+      extras.push_back({std::string(isa) + "_vs_scalar", cases[i].name, big, tr / ts});
+    }
+  }
+
+  if (opt.json) {
+    std::printf("{\n  \"kernels\": \"%s\",\n  \"reps\": %d,\n  \"min_time\": %.3f,\n", isa,
+                opt.reps, opt.min_time);
+    std::printf("  \"models\": [");
+    for (size_t i = 0; i < cases.size(); ++i) {
+      std::printf("%s\n    {\"name\": \"%s\", \"spec\": \"%s\", \"weight_fraction\": %.4f}",
+                  i ? "," : "", cases[i].name.c_str(), specs[i].c_str(),
+                  static_cast<double>(weight_count(*models[i])) / dense_weights);
+    }
+    std::printf("\n  ],\n  \"xnnpack_dense_forward_gflops\": {");
+    for (size_t i = 0; i < xnn.size(); ++i) {
+      std::printf("%s\"%d\": %.2f", i ? ", " : "", xnn[i].first, xnn[i].second);
+    }
+    std::printf("},\n  \"steps\": [");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::printf(
+          "%s\n    {\"model\": \"%s\", \"batch\": %d, \"weight_fraction\": %.4f, "
+          "\"samples_per_s\": %.1f, \"gflops\": %.2f, \"vs_dense\": %.3f, \"vs_xnnpack\": %.3f, "
+          "\"layer1_gflops\": %.2f, \"layer1_vs_xnnpack\": %.3f}",
+          i ? "," : "", r.model.c_str(), r.batch, r.fraction, r.samples_per_s, r.gflops,
+          r.vs_dense, r.vs_xnnpack, r.layer1_gflops, r.layer1_vs_xnnpack);
+    }
+    std::printf("\n  ],\n  \"ratios\": [");
+    for (size_t i = 0; i < extras.size(); ++i) {
+      std::printf("%s\n    {\"what\": \"%s\", \"model\": \"%s\", \"batch\": %d, \"ratio\": %.3f}",
+                  i ? "," : "", extras[i].what.c_str(), extras[i].model.c_str(), extras[i].batch,
+                  extras[i].ratio);
+    }
+    std::printf("\n  ]\n}\n");
+  } else {
+    std::printf("\n");
+    for (const Extra& e : extras) {
+      std::printf("%s %s at batch %d: %.2fx\n", e.model.c_str(), e.what.c_str(), e.batch, e.ratio);
+    }
+  }
+  return 0;
+}
