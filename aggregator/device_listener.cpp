@@ -14,8 +14,8 @@ Result<std::unique_ptr<Listener>> open_device_listener(asio::any_io_executor exe
   LinkOptions link;
   if (config.insecure) return listen_tcp(executor, host_port.first, host_port.second, link);
 #ifdef NF_AGGREGATOR_HAS_TLS
-  auto context = make_tls_context(TlsRole::kServer,
-                                  TlsFiles{config.tls_ca, config.tls_cert, config.tls_key});
+  auto context =
+      make_tls_context(TlsRole::kServer, TlsFiles{config.tls_ca, config.tls_cert, config.tls_key});
   if (!context.is_ok()) return context.status().with_context("server TLS material");
   TlsListenerOptions options;
   options.link = link;
