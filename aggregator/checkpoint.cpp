@@ -138,7 +138,9 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   return found;
 }
 
-Status make_dirs(const std::string& dir) {
+}  // namespace
+
+Status make_directories(const std::string& dir) {
   std::string partial;
   size_t pos = 0;
   while (pos != std::string::npos) {
@@ -151,8 +153,6 @@ Status make_dirs(const std::string& dir) {
   }
   return Status::ok();
 }
-
-}  // namespace
 
 std::vector<uint8_t> encode_checkpoint(const Checkpoint& c) {
   Writer p;
@@ -225,7 +225,7 @@ Result<Checkpoint> decode_checkpoint(std::span<const uint8_t> bytes) {
 
 Status save_checkpoint(const std::string& dir, const Checkpoint& checkpoint, int kept) {
   assert(kept >= 2);
-  NF_RETURN_IF_ERROR(make_dirs(dir));
+  NF_RETURN_IF_ERROR(make_directories(dir));
   const auto bytes = encode_checkpoint(checkpoint);
   NF_RETURN_IF_ERROR(write_file_atomic(dir + "/" + checkpoint_name(checkpoint.round), bytes));
   const auto files = list_checkpoints(dir);

@@ -49,6 +49,9 @@ std::vector<uint8_t> encode_checkpoint(const Checkpoint& checkpoint);
 // kCorrupt when the magic, sizes or checksum do not match.
 Result<Checkpoint> decode_checkpoint(std::span<const uint8_t> bytes);
 
+// Creates `dir` and its missing parents (mode 0755).
+Status make_directories(const std::string& dir);
+
 // Writes <dir>/checkpoint-<round>.nfc atomically (creating `dir` if needed) and
 // deletes all but the newest `kept` checkpoints. Precondition: kept >= 2.
 Status save_checkpoint(const std::string& dir, const Checkpoint& checkpoint, int kept = 2);

@@ -64,6 +64,7 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
 }
 
 std::string flag_name(const std::string& key, const std::vector<ConfigField>& all) {
+  if (key == "strategy.spec") return "--strategy";
   const std::string name = key.substr(key.find('.') + 1);
   int same = 0;
   for (const auto& f : all) same += f.key.substr(f.key.find('.') + 1) == name ? 1 : 0;

@@ -799,7 +799,12 @@ Result<std::unique_ptr<Server>> Server::create(asio::any_io_executor executor,
       return loaded.status();
     }
   }
+  if (!o.checkpoint_dir.empty()) NF_RETURN_IF_ERROR(make_directories(o.checkpoint_dir));
   if (!o.metrics_file.empty()) {
+    const auto slash = o.metrics_file.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) {
+      NF_RETURN_IF_ERROR(make_directories(o.metrics_file.substr(0, slash)));
+    }
     NF_RETURN_IF_ERROR(trim_metrics_file(o.metrics_file, impl->completed));
     NF_RETURN_IF_ERROR(impl->metrics_log.open(o.metrics_file));
   }
