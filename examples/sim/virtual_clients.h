@@ -65,7 +65,6 @@ class VirtualFleet {
 
  private:
   struct Client;
-  class PoolWork;
 
   asio::io_context& io_;
   InprocNetwork& network_;
@@ -74,7 +73,6 @@ class VirtualFleet {
   asio::thread_pool workers_;
   ModelPool pool_;
   std::vector<std::unique_ptr<Client>> clients_;
-  std::unique_ptr<PoolWork> work_;
   bool stop_ = false;
   std::atomic<int64_t> updates_sent_{0};
   std::atomic<int64_t> dropouts_{0};
