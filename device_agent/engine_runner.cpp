@@ -1,5 +1,6 @@
 #include "device_agent/engine_runner.h"
 
+#include <chrono>
 #include <numeric>
 
 #include "core/engine/trainer.h"
@@ -99,8 +100,11 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
   config.seed = mix64(client_.seed ^ mix64(task.round + 1));
   config.threads = pool_.train_threads();
   const std::span<const int64_t> indices = used_indices();
+  const auto started = std::chrono::steady_clock::now();
   NF_ASSIGN_OR_RETURN(TrainStats stats,
                       nf::train(model, *client_.data, indices, config, slot->global));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   Update update;
   update.round = task.round;
@@ -108,7 +112,7 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
   update.example_count = indices.size();
   NF_RETURN_IF_ERROR(encode_values(model.parameters(), slot->global, encoding, &update.values));
   update.metrics.loss = static_cast<float>(stats.mean_loss);
-  update.metrics.train_seconds = stats.seconds;
+  update.metrics.train_seconds = stats.seconds > 0 ? stats.seconds : seconds;
   update.metrics.peak_memory_bytes = static_cast<uint64_t>(peak_rss_bytes());
   return update;
 }

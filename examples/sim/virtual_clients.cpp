@@ -57,8 +57,8 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, const
     // Gone without a word, and offline until the round's deadline has passed (the
     // aggregator would otherwise resume it with the same task, and it would drop again).
     ++fleet.dropouts_;
-    offline_until = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(task.deadline_ms + 100);
+    offline_until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(task.deadline_ms + 100);
     if (link != nullptr) link->close();
     co_return unavailable("simulated dropout of client " + std::to_string(index) + " in round " +
                           std::to_string(task.round));
