@@ -168,6 +168,8 @@ Status apply_sim_config_toml(std::string_view text, const std::string& origin, S
       s = integer(o.threads);
     else if (k == "eval_every")
       s = integer(o.eval_every);
+    else if (k == "deadline_ms")
+      s = integer(o.deadline_ms);
     else if (k == "max_test")
       s = integer(o.max_test);
     else if (k == "data_dir")
