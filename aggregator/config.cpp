@@ -1,0 +1,220 @@
+#include "aggregator/config.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+#include "core/fl/strategy_factory.h"
+
+namespace nf::aggregator {
+
+std::vector<ConfigField> config_fields(AggregatorConfig& c) {
+  return {
+      {"server.listen", "host:port the device listener binds", &c.listen},
+      {"server.insecure", "accept plain TCP instead of mutual TLS (testing only)", &c.insecure},
+      {"server.tls_cert", "the aggregator's certificate (PEM)", &c.tls_cert},
+      {"server.tls_key", "the aggregator's private key (PEM)", &c.tls_key},
+      {"server.tls_ca", "the CA that signs device certificates (PEM)", &c.tls_ca},
+      {"server.heartbeat_seconds", "heartbeat interval announced to devices", &c.heartbeat_seconds},
+      {"server.max_connections", "connections beyond this are refused", &c.max_connections},
+      {"model.spec",
+       "canonical model spec text, or @path of a file holding it (overrides "
+       "fabric and budget)",
+       &c.model_spec},
+      {"model.fabric", "fabric of the MLP's hidden layers (clos, butterfly, dense)",
+       &c.model_fabric},
+      {"model.budget", "fraction of dense weights each hidden layer keeps", &c.model_budget},
+      {"model.seed", "seed of masks and initial values", &c.model_seed},
+      {"rounds.rounds", "number of rounds to run", &c.rounds},
+      {"rounds.clients_per_round", "clients whose updates a round wants", &c.clients_per_round},
+      {"rounds.min_clients", "connected devices needed before a round starts", &c.min_clients},
+      {"rounds.deadline_seconds", "time a round waits for updates", &c.round_deadline_seconds},
+      {"rounds.over_selection", "extra fraction of clients sampled", &c.over_selection},
+      {"rounds.min_completion", "fraction of sampled clients that must report", &c.min_completion},
+      {"rounds.max_retries", "retries of a round short of min_completion before it is skipped",
+       &c.max_round_retries},
+      {"rounds.wait_for_clients_seconds", "how long a round waits for min_clients",
+       &c.wait_for_clients_seconds},
+      {"rounds.seed", "seed of client sampling", &c.seed},
+      {"client.epochs", "local epochs per task", &c.client_epochs},
+      {"client.batch", "local batch size", &c.client_batch},
+      {"client.lr", "local learning rate", &c.client_lr},
+      {"strategy.spec",
+       "fedavg, fedprox:mu=0.01, fedavgm:momentum=0.9, fedadam:lr=0.01, fedyogi, fedadagrad, "
+       "median, trimmed_mean:beta=0.1, krum:f=1, multikrum:f=1,m=3; each takes clip=<norm>",
+       &c.strategy},
+      {"strategy.max_update_norm", "reject updates whose delta norm exceeds this (0: none)",
+       &c.max_update_norm},
+      {"strategy.max_update_ratio",
+       "reject updates whose delta norm exceeds this multiple of the model's norm (0: none)",
+       &c.max_update_ratio},
+      {"checkpoint.dir", "directory of checkpoints and metrics", &c.checkpoint_dir},
+      {"checkpoint.kept", "checkpoints kept (at least 2)", &c.checkpoints_kept},
+      {"evaluation.data_dir", "Fashion-MNIST directory (empty: the installed data set)",
+       &c.eval_data_dir},
+      {"evaluation.examples", "test examples used by centralized evaluation", &c.eval_examples},
+      {"evaluation.every", "evaluate every N rounds (0: never)", &c.eval_every},
+      {"observability.metrics_file", "JSON-lines file (empty: <checkpoint.dir>/metrics.jsonl)",
+       &c.metrics_file},
+      {"observability.http_listen", "live page and /metrics (empty: off)", &c.http_listen},
+  };
+}
+
+std::string flag_name(const std::string& key, const std::vector<ConfigField>& all) {
+  if (key == "strategy.spec") return "--strategy";
+  const std::string name = key.substr(key.find('.') + 1);
+  int same = 0;
+  for (const auto& f : all) same += f.key.substr(f.key.find('.') + 1) == name ? 1 : 0;
+  std::string flag = "--" + (same > 1 ? key : name);
+  std::replace(flag.begin(), flag.end(), '.', '-');
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+namespace {
+
+std::string toml_error_text(const toml::parse_error& e, const std::string& source) {
+  std::ostringstream out;
+  out << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+      << e.description();
+  return out.str();
+}
+
+Status assign(const toml::node& node, const std::string& key, ConfigField& field) {
+  auto type_error = [&](const char* want) {
+    return invalid_argument("config key '" + key + "' must be " + want);
+  };
+  if (auto* s = std::get_if<std::string*>(&field.target)) {
+    auto v = node.value<std::string>();
+    if (!node.is_string() || !v) return type_error("a string");
+    **s = *v;
+  } else if (auto* i = std::get_if<int64_t*>(&field.target)) {
+    if (!node.is_integer()) return type_error("an integer");
+    **i = *node.value<int64_t>();
+  } else if (auto* d = std::get_if<double*>(&field.target)) {
+    if (!node.is_number()) return type_error("a number");
+    **d = *node.value<double>();
+  } else if (auto* b = std::get_if<bool*>(&field.target)) {
+    if (!node.is_boolean()) return type_error("true or false");
+    **b = *node.value<bool>();
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status apply_toml(const std::string& toml_text, const std::string& source_name,
+                  AggregatorConfig& config) {
+  toml::table table;
+  try {
+    table = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    return invalid_argument("config " + toml_error_text(e, source_name));
+  }
+  auto fields = config_fields(config);
+  std::map<std::string, ConfigField*> by_key;
+  for (auto& f : fields) by_key[f.key] = &f;
+  for (auto&& [section_key, section_node] : table) {
+    const std::string section(section_key.str());
+    const toml::table* section_table = section_node.as_table();
+    if (section_table == nullptr) {
+      return invalid_argument("config " + source_name + ": top-level key '" + section +
+                              "' must be a [section]");
+    }
+    for (auto&& [name_key, node] : *section_table) {
+      const std::string key = section + "." + std::string(name_key.str());
+      auto it = by_key.find(key);
+      if (it == by_key.end()) {
+        return invalid_argument("config " + source_name + ": unknown key '" + key + "'");
+      }
+      NF_RETURN_IF_ERROR(assign(node, key, *it->second).with_context("config " + source_name));
+    }
+  }
+  return Status::ok();
+}
+
+std::string config_to_toml(const AggregatorConfig& config) {
+  AggregatorConfig copy = config;
+  std::map<std::string, toml::table> sections;
+  std::vector<std::string> order;
+  for (auto& f : config_fields(copy)) {
+    const auto dot = f.key.find('.');
+    const std::string section = f.key.substr(0, dot);
+    const std::string name = f.key.substr(dot + 1);
+    if (!sections.count(section)) order.push_back(section);
+    auto& t = sections[section];
+    std::visit([&](auto* p) { t.insert(name, *p); }, f.target);
+  }
+  std::ostringstream out;
+  for (const auto& section : order) {
+    out << "[" << section << "]\n" << sections[section] << "\n\n";
+  }
+  return out.str();
+}
+
+Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return invalid_argument("address '" + text + "' must be host:port");
+  }
+  const std::string port_text = text.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) {
+    return invalid_argument("address '" + text + "': port '" + port_text + "' is not 0..65535");
+  }
+  return std::make_pair(text.substr(0, colon), static_cast<uint16_t>(port));
+}
+
+Status validate_config(const AggregatorConfig& c) {
+  auto bad = [](const std::string& key, const std::string& value, const std::string& why) {
+    return invalid_argument(key + " = " + value + ": " + why);
+  };
+  NF_RETURN_IF_ERROR(split_host_port(c.listen).status().with_context("server.listen"));
+  if (!c.http_listen.empty()) {
+    NF_RETURN_IF_ERROR(
+        split_host_port(c.http_listen).status().with_context("observability.http_listen"));
+  }
+  if (!c.insecure && (c.tls_cert.empty() || c.tls_key.empty() || c.tls_ca.empty())) {
+    return invalid_argument(
+        "TLS needs server.tls_cert, server.tls_key and server.tls_ca (or --insecure)");
+  }
+  if (c.rounds < 1) return bad("rounds.rounds", std::to_string(c.rounds), "must be >= 1");
+  if (c.clients_per_round < 1) {
+    return bad("rounds.clients_per_round", std::to_string(c.clients_per_round), "must be >= 1");
+  }
+  if (c.min_clients < 1) {
+    return bad("rounds.min_clients", std::to_string(c.min_clients), "must be >= 1");
+  }
+  if (!(c.round_deadline_seconds > 0)) {
+    return bad("rounds.deadline_seconds", std::to_string(c.round_deadline_seconds), "must be > 0");
+  }
+  if (!(c.over_selection >= 0 && c.over_selection <= 10)) {
+    return bad("rounds.over_selection", std::to_string(c.over_selection), "must be in [0, 10]");
+  }
+  if (!(c.min_completion > 0 && c.min_completion <= 1)) {
+    return bad("rounds.min_completion", std::to_string(c.min_completion), "must be in (0, 1]");
+  }
+  NF_RETURN_IF_ERROR(parse_strategy_spec(c.strategy).status().with_context("strategy.spec"));
+  if (c.max_update_norm < 0 || c.max_update_ratio < 0) {
+    return invalid_argument("strategy.max_update_norm and strategy.max_update_ratio must be >= 0");
+  }
+  if (!(c.model_budget > 0 && c.model_budget <= 1)) {
+    return bad("model.budget", std::to_string(c.model_budget), "must be in (0, 1]");
+  }
+  if (c.checkpoint_dir.empty()) return bad("checkpoint.dir", "\"\"", "must not be empty");
+  if (c.checkpoints_kept < 2) {
+    return bad("checkpoint.kept", std::to_string(c.checkpoints_kept),
+               "must be >= 2 (the previous checkpoint is the fallback for a torn one)");
+  }
+  if (c.client_epochs < 1 || c.client_batch < 1 || !(c.client_lr > 0)) {
+    return invalid_argument("client.epochs, client.batch and client.lr must be positive");
+  }
+  if (c.eval_every < 0) return bad("evaluation.every", std::to_string(c.eval_every), "< 0");
+  return Status::ok();
+}
+
+}  // namespace nf::aggregator

@@ -1,0 +1,76 @@
+// Per-round metrics: the JSON line written after every round, the Prometheus
+// text of /metrics, and the JSON state the live page draws.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "aggregator/checkpoint.h"
+#include "core/fl/strategy.h"
+#include "core/util/status.h"
+
+namespace nf::aggregator {
+
+struct RoundMetrics {
+  int64_t round = 0;
+  int64_t attempt = 0;  // 0 for the first try of a round, 1.. for retries
+  std::string outcome;  // "completed", "retried", "skipped", "abandoned"
+  int64_t sampled = 0;
+  int64_t participants = 0;  // accepted updates
+  std::vector<std::string> participant_ids;
+  // "timeout", "disconnected", "rejected: value[3] is nan", ...
+  std::vector<ClientFailure> failures;
+  int64_t examples = 0;
+  double train_loss = 0;  // example-weighted mean of the clients' local losses
+  double eval_loss = -1;  // centralized evaluation; negative: not evaluated
+  double eval_accuracy = -1;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  double round_seconds = 0;
+  double aggregate_seconds = 0;
+  double eval_seconds = 0;
+  double unix_time = 0;
+};
+
+// One line of JSON, no trailing newline.
+std::string to_json_line(const RoundMetrics& m);
+// A JSON string literal for `s` (quotes included).
+std::string json_quote(const std::string& s);
+
+// Appends lines to a file, flushing each so a crash loses at most the line being written.
+class MetricsLog {
+ public:
+  MetricsLog() = default;
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+  Status open(const std::string& path);
+  Status append(const std::string& line);
+
+ private:
+  std::FILE* file_ = nullptr;
+  std::string path_;
+};
+
+// Counters for /metrics, accumulated over the server's life.
+struct ServerCounters {
+  int64_t current_round = 0;
+  int64_t rounds_completed = 0;
+  int64_t rounds_skipped = 0;
+  int64_t updates_accepted = 0;
+  int64_t updates_rejected = 0;
+  int64_t client_failures = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  int64_t connections_total = 0;
+  int64_t connected = 0;
+  double last_eval_accuracy = -1;
+  double last_eval_loss = -1;
+  double last_round_seconds = 0;
+};
+
+std::string prometheus_text(const ServerCounters& c);
+
+}  // namespace nf::aggregator

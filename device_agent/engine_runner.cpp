@@ -1,0 +1,142 @@
+#include "device_agent/engine_runner.h"
+
+#include <chrono>
+#include <numeric>
+
+#include "core/engine/trainer.h"
+#include "core/fl/update_encoding.h"
+#include "core/util/rng.h"
+#include "device_agent/footprint.h"
+
+namespace nf {
+
+Result<uint64_t> ModelPool::load(const std::string& spec_text) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (identity_ != 0 && spec_text == spec_text_) return identity_;
+  NF_ASSIGN_OR_RETURN(ModelSpec spec, parse_model_spec(spec_text));
+  NF_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::create(spec));
+  slots_.clear();
+  spec_text_ = spec_text;
+  identity_ = model->identity();
+  parameter_count_ = model->parameter_count();
+  dense_count_ = model->dense_equivalent_count();
+  auto slot = std::make_unique<Slot>();
+  slot->model = std::move(model);
+  slots_[std::this_thread::get_id()] = std::move(slot);
+  return identity_;
+}
+
+Result<ModelPool::Slot*> ModelPool::slot_for_this_thread() {
+  std::string spec_text;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    assert(identity_ != 0 && "ModelPool::load must succeed first");
+    auto it = slots_.find(std::this_thread::get_id());
+    if (it != slots_.end()) return it->second.get();
+    spec_text = spec_text_;
+  }
+  // Built outside the lock: mask derivation takes a while and other threads
+  // keep training meanwhile.
+  NF_ASSIGN_OR_RETURN(ModelSpec spec, parse_model_spec(spec_text));
+  NF_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::create(spec));
+  auto slot = std::make_unique<Slot>();
+  slot->model = std::move(model);
+  std::lock_guard<std::mutex> lock(mutex_);
+  Slot* out = slot.get();
+  slots_[std::this_thread::get_id()] = std::move(slot);
+  return out;
+}
+
+Status apply_optimizer_name(const std::string& name, OptimizerKind* kind, float* momentum) {
+  *momentum = 0.0f;
+  if (name == "momentum") {
+    *kind = OptimizerKind::kSgd;
+    *momentum = 0.9f;
+    return Status::ok();
+  }
+  NF_ASSIGN_OR_RETURN(*kind, parse_optimizer(name));
+  if (*kind == OptimizerKind::kNesterov) *momentum = 0.9f;
+  return Status::ok();
+}
+
+Result<uint64_t> EngineTaskRunner::load_model(const std::string& spec_text) {
+  return pool_.load(spec_text);
+}
+
+std::span<const int64_t> EngineTaskRunner::used_indices() const {
+  std::span<const int64_t> idx = client_.indices.empty()
+                                     ? std::span<const int64_t>(all_)
+                                     : std::span<const int64_t>(client_.indices);
+  if (client_.max_examples > 0 && static_cast<int64_t>(idx.size()) > client_.max_examples) {
+    idx = idx.first(static_cast<size_t>(client_.max_examples));
+  }
+  return idx;
+}
+
+Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding) {
+  NF_ASSIGN_OR_RETURN(ModelPool::Slot * slot, pool_.slot_for_this_thread());
+  Model& model = *slot->model;
+  if (client_.indices.empty() && static_cast<int64_t>(all_.size()) != client_.data->size) {
+    all_.resize(static_cast<size_t>(client_.data->size));
+    std::iota(all_.begin(), all_.end(), int64_t{0});
+  }
+  if (task.global_values.count != model.parameter_count()) {
+    return invalid_argument("train task for round " + std::to_string(task.round) + " carries " +
+                            std::to_string(task.global_values.count) + " values, the model has " +
+                            std::to_string(model.parameter_count()));
+  }
+  slot->global.resize(static_cast<size_t>(model.parameter_count()));
+  NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, slot->global));
+  std::copy(slot->global.begin(), slot->global.end(), model.parameters().begin());
+
+  TrainConfig config;
+  config.epochs = static_cast<int>(task.hyper.epochs);
+  config.batch_size = static_cast<int>(task.hyper.batch_size);
+  config.learning_rate = task.hyper.learning_rate;
+  config.prox_mu = task.hyper.prox_mu;
+  NF_RETURN_IF_ERROR(
+      apply_optimizer_name(task.hyper.optimizer, &config.optimizer, &config.momentum));
+  // One shuffle stream per (client, round): the same on every thread and run.
+  config.seed = mix64(client_.seed ^ mix64(task.round + 1));
+  config.threads = pool_.train_threads();
+  const std::span<const int64_t> indices = used_indices();
+  const auto started = std::chrono::steady_clock::now();
+  NF_ASSIGN_OR_RETURN(TrainStats stats,
+                      nf::train(model, *client_.data, indices, config, slot->global));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  Update update;
+  update.round = task.round;
+  update.task_id = task.task_id;
+  update.example_count = indices.size();
+  NF_RETURN_IF_ERROR(encode_values(model.parameters(), slot->global, encoding, &update.values));
+  update.metrics.loss = static_cast<float>(stats.mean_loss);
+  update.metrics.train_seconds = stats.seconds > 0 ? stats.seconds : seconds;
+  update.metrics.peak_memory_bytes = static_cast<uint64_t>(peak_rss_bytes());
+  return update;
+}
+
+Result<EvaluateResult> EngineTaskRunner::evaluate(const EvaluateTask& task) {
+  NF_ASSIGN_OR_RETURN(ModelPool::Slot * slot, pool_.slot_for_this_thread());
+  Model& model = *slot->model;
+  if (task.global_values.count != model.parameter_count()) {
+    return invalid_argument("evaluate task carries " + std::to_string(task.global_values.count) +
+                            " values, the model has " + std::to_string(model.parameter_count()));
+  }
+  NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, model.parameters()));
+  if (client_.indices.empty() && static_cast<int64_t>(all_.size()) != client_.data->size) {
+    all_.resize(static_cast<size_t>(client_.data->size));
+    std::iota(all_.begin(), all_.end(), int64_t{0});
+  }
+  const EvalStats stats = nf::evaluate(model, *client_.data, used_indices());
+  EvaluateResult r;
+  r.round = task.round;
+  r.task_id = task.task_id;
+  r.example_count = static_cast<uint64_t>(stats.examples);
+  r.loss = static_cast<float>(stats.loss);
+  r.accuracy = static_cast<float>(stats.accuracy);
+  return r;
+}
+
+}  // namespace nf

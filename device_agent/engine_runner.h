@@ -1,0 +1,87 @@
+// EngineTaskRunner: a session's TaskRunner backed by the training engine.
+//
+// ModelPool holds the models of one process, all built from the same spec
+// text: one per thread that trains, so nf-sim's worker threads each train
+// their own copy (their workspace) while thousands of idle virtual clients
+// hold no model at all. A client is only its data: a borrowed Dataset, the
+// indices of its shard and its seed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/data/dataset.h"
+#include "core/engine/model.h"
+#include "device_agent/session.h"
+
+namespace nf {
+
+class ModelPool {
+ public:
+  // `train_threads`: engine threads inside one model's training step.
+  explicit ModelPool(int train_threads = 1) : train_threads_(train_threads) {}
+
+  // Parses and builds the model of `spec_text` (once per distinct text: later
+  // calls return the cached identity). Thread-safe. Errors name the spec.
+  Result<uint64_t> load(const std::string& spec_text);
+
+  // The calling thread's model and scratch, built from the loaded spec on
+  // first use (the thread that loaded reuses the model load built, so a
+  // single-threaded agent holds one copy). Precondition: load() succeeded.
+  struct Slot {
+    std::unique_ptr<Model> model;
+    std::vector<float> global;  // the task's global values (prox anchor, delta reference)
+  };
+  Result<Slot*> slot_for_this_thread();
+
+  int train_threads() const { return train_threads_; }
+  // Dense-equivalent and actual parameter counts of the loaded model.
+  int64_t parameter_count() const { return parameter_count_; }
+  int64_t dense_equivalent_count() const { return dense_count_; }
+
+ private:
+  int train_threads_;
+  std::mutex mutex_;
+  std::string spec_text_;
+  uint64_t identity_ = 0;
+  int64_t parameter_count_ = 0;
+  int64_t dense_count_ = 0;
+  std::map<std::thread::id, std::unique_ptr<Slot>> slots_;
+};
+
+struct ClientData {
+  const Dataset* data = nullptr;  // borrowed; outlives the runner
+  std::vector<int64_t> indices;   // the client's examples; empty: all of `data`
+  uint64_t seed = 0;              // shuffling seed; each round derives its own
+  int64_t max_examples = 0;       // use at most this many per task (0: all)
+};
+
+class EngineTaskRunner final : public TaskRunner {
+ public:
+  EngineTaskRunner(ModelPool& pool, ClientData client) : pool_(pool), client_(std::move(client)) {}
+
+  Result<uint64_t> load_model(const std::string& spec_text) override;
+  Result<Update> train(const TrainTask& task, Encoding encoding) override;
+  Result<EvaluateResult> evaluate(const EvaluateTask& task) override;
+
+  const ClientData& client() const { return client_; }
+
+ private:
+  std::span<const int64_t> used_indices() const;
+
+  ModelPool& pool_;
+  ClientData client_;
+  std::vector<int64_t> all_;  // 0..size-1 when the client uses the whole dataset
+};
+
+// Maps the wire's optimizer names ("sgd", "momentum", "nesterov", "adam",
+// "adamw") to the engine's.
+Status apply_optimizer_name(const std::string& name, OptimizerKind* kind, float* momentum);
+
+}  // namespace nf

@@ -1,0 +1,315 @@
+#include "examples/sim/simulation.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <numeric>
+#include <thread>
+
+#include "aggregator/server.h"
+#include "core/data/idx_reader.h"
+#include "core/data/partition.h"
+#include "core/engine/model.h"
+#include "core/engine/trainer.h"
+#include "core/fl/strategy_factory.h"
+#include "core/util/hash.h"
+#include "device_agent/footprint.h"
+#include "examples/sim/virtual_clients.h"
+#include "transports/inproc.h"
+
+namespace nf::sim {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double seconds_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+Result<ModelSpec> sim_model_spec(const SimOptions& o) {
+  if (!o.model.empty()) {
+    auto spec = parse_model_spec(o.model);
+    if (!spec.is_ok()) return spec.status().with_context("--model");
+    return spec;
+  }
+  auto kind = parse_fabric_kind(o.fabric);
+  if (!kind.is_ok()) return kind.status().with_context("--fabric");
+  auto spec = standard_mlp_spec_for_fraction(*kind, o.budget, o.seed);
+  if (!spec.is_ok()) return spec.status().with_context("--fabric/--budget");
+  return spec;
+}
+
+uint64_t values_hash(std::span<const float> values) {
+  return Hasher()
+      .bytes({reinterpret_cast<const uint8_t*>(values.data()), values.size() * sizeof(float)})
+      .digest();
+}
+
+}  // namespace
+
+Result<SimSummary> run_simulation(const SimOptions& o,
+                                  const std::function<void(const RoundRecord&)>& progress) {
+  NF_RETURN_IF_ERROR(o.validate());
+  const auto start = SteadyClock::now();
+  SimSummary summary;
+  summary.label = o.label;
+  summary.clients = o.clients;
+  summary.per_round = o.per_round;
+  summary.threads =
+      o.threads > 0 ? o.threads : std::max<int64_t>(1, std::thread::hardware_concurrency());
+
+  // Data: the whole training set once, shared read-only by every client.
+  NF_ASSIGN_OR_RETURN(Dataset train, load_fashion_mnist(FashionMnistSplit::kTrain, o.data_dir));
+  NF_ASSIGN_OR_RETURN(auto test_loaded, load_fashion_mnist(FashionMnistSplit::kTest, o.data_dir));
+  auto test = std::make_shared<Dataset>(std::move(test_loaded));
+  auto test_indices = std::make_shared<std::vector<int64_t>>(
+      static_cast<size_t>(o.max_test > 0 ? std::min<int64_t>(o.max_test, test->size) : test->size));
+  std::iota(test_indices->begin(), test_indices->end(), int64_t{0});
+  NF_ASSIGN_OR_RETURN(PartitionSpec pspec, parse_partition_spec(o.partition));
+  NF_ASSIGN_OR_RETURN(Partition partition,
+                      make_partition(pspec, train, static_cast<int32_t>(o.clients), o.seed));
+
+  // The model and the strategy, as nf-aggregator builds them.
+  NF_ASSIGN_OR_RETURN(ModelSpec spec, sim_model_spec(o));
+  NF_ASSIGN_OR_RETURN(std::unique_ptr<Model> built, Model::create(spec));
+  std::shared_ptr<Model> eval_model = std::move(built);
+  aggregator::ModelDescription description;
+  description.spec_text = format_model_spec(spec);
+  description.identity = eval_model->identity();
+  description.initial_values.assign(eval_model->parameters().begin(),
+                                    eval_model->parameters().end());
+  summary.model_spec = description.spec_text;
+  summary.model_identity = description.identity;
+  summary.model_parameters = eval_model->parameter_count();
+  summary.dense_parameters = eval_model->dense_equivalent_count();
+  summary.weight_fraction =
+      static_cast<double>(summary.model_parameters) / static_cast<double>(summary.dense_parameters);
+  summary.dense_update_bytes = summary.dense_parameters * 4;
+
+  NF_ASSIGN_OR_RETURN(Encoding encoding, parse_encoding(o.encoding));
+  StrategyOptions so;
+  so.clients_per_round = static_cast<int32_t>(o.per_round);
+  so.min_fit_results = 1;
+  so.local_epochs = static_cast<int32_t>(o.epochs);
+  so.batch_size = static_cast<int32_t>(o.batch);
+  so.learning_rate = static_cast<float>(o.lr);
+  auto strategy_made = make_strategy(o.strategy, so);
+  if (!strategy_made.is_ok()) return strategy_made.status().with_context("--strategy");
+  std::unique_ptr<Strategy> strategy = std::move(strategy_made).value();
+  strategy->set_centralized_evaluator(
+      [eval_model, test, test_indices](int64_t,
+                                       std::span<const float> global) -> Result<EvaluateSummary> {
+        auto p = eval_model->parameters();
+        if (global.size() != p.size()) return invalid_argument("global size mismatch");
+        std::copy(global.begin(), global.end(), p.begin());
+        const EvalStats s = evaluate(*eval_model, *test, *test_indices);
+        EvaluateSummary out;
+        out.loss = s.loss;
+        out.accuracy = s.accuracy;
+        out.num_examples = s.examples;
+        out.num_results = 1;
+        return out;
+      });
+
+  aggregator::ServerOptions server_options;
+  server_options.rounds = o.rounds;
+  server_options.clients_per_round = static_cast<int32_t>(o.per_round);
+  server_options.min_clients = static_cast<int32_t>(o.clients);  // start once all are connected
+  server_options.min_completion = 0.5;
+  server_options.round_deadline = std::chrono::milliseconds(o.deadline_ms);
+  server_options.wait_for_clients = std::chrono::minutes(10);
+  server_options.hello_timeout = std::chrono::minutes(2);
+  server_options.heartbeat = std::chrono::hours(1);  // in-process links do not go stale
+  server_options.seed = o.seed;
+  server_options.hyper.epochs = static_cast<uint32_t>(o.epochs);
+  server_options.hyper.batch_size = static_cast<uint32_t>(o.batch);
+  server_options.hyper.learning_rate = static_cast<float>(o.lr);
+  server_options.hyper.prox_mu = static_cast<float>(o.prox_mu);
+  server_options.hyper.optimizer = o.optimizer;
+  server_options.encodings = {encoding};
+  server_options.max_connections = static_cast<size_t>(o.clients) + 16;
+  server_options.ordered_aggregation = true;  // same seed, same model, whatever the threads
+  server_options.eval_every = o.eval_every;
+  server_options.metrics_file = o.metrics;
+  server_options.strategy_spec = o.strategy;
+
+  asio::io_context io;
+  asio::thread_pool server_work(1);
+  auto server_made = aggregator::Server::create(
+      io.get_executor(), server_options, std::move(description), std::move(strategy),
+      [&server_work](std::function<void()> job) { asio::post(server_work, std::move(job)); });
+  if (!server_made.is_ok()) return server_made.status().with_context("aggregator");
+  std::unique_ptr<aggregator::Server> server = std::move(server_made).value();
+
+  InprocNetwork network(io.get_executor());
+  NF_ASSIGN_OR_RETURN(std::unique_ptr<Listener> listener, network.listen("aggregator"));
+  server->serve(std::move(listener));
+
+  FleetOptions fleet_options;
+  fleet_options.seed = o.seed;
+  fleet_options.dropout = o.dropout;
+  fleet_options.stragglers = o.stragglers;
+  fleet_options.workers = static_cast<int>(summary.threads);
+  fleet_options.encoding = encoding;
+  VirtualFleet fleet(io, network, train, std::move(partition), fleet_options);
+
+  SteadyClock::time_point first_round_start{};
+  bool first_round_seen = false;
+  server->set_round_callback([&](const aggregator::RoundMetrics& m) {
+    RoundRecord r;
+    r.round = m.round;
+    r.outcome = m.outcome;
+    r.sampled = m.sampled;
+    r.participants = m.participants;
+    r.failures = static_cast<int64_t>(m.failures.size());
+    r.accuracy = m.eval_accuracy;
+    r.eval_loss = m.eval_loss;
+    r.train_loss = m.train_loss;
+    r.bytes_up = m.bytes_in;
+    r.bytes_down = m.bytes_out;
+    r.seconds = m.round_seconds;
+    if (!first_round_seen) {
+      first_round_seen = true;
+      first_round_start = SteadyClock::now() - std::chrono::duration_cast<SteadyClock::duration>(
+                                                   std::chrono::duration<double>(m.round_seconds));
+    }
+    summary.history.push_back(r);
+    if (progress) progress(r);
+  });
+
+  Status run_status = internal_error("the round loop did not finish");
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        run_status = co_await server->run();
+        fleet.stop();
+        server->stop();
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  fleet.start();
+  io.run();
+  fleet.wait_workers();
+  server_work.join();
+  if (!run_status.is_ok()) return run_status.with_context("simulation");
+
+  summary.wall_seconds = seconds_since(start);
+  summary.setup_seconds =
+      first_round_seen ? std::chrono::duration<double>(first_round_start - start).count() : 0;
+  const std::vector<float>& final_values = server->global_values();
+  summary.final_model_hash = values_hash(final_values);
+  uint64_t up = 0, down = 0;
+  int64_t participations = 0, sampled = 0;
+  for (const RoundRecord& r : summary.history) {
+    if (r.outcome == "completed") ++summary.rounds;
+    up += r.bytes_up;
+    down += r.bytes_down;
+    participations += r.participants;
+    sampled += r.sampled;
+    if (r.accuracy >= 0) {
+      summary.final_accuracy = r.accuracy;
+      if (r.accuracy > summary.best_accuracy) {
+        summary.best_accuracy = r.accuracy;
+        summary.best_round = r.round;
+      }
+    }
+  }
+  summary.client_updates = participations;
+  if (participations > 0) {
+    summary.bytes_up_per_client_round =
+        static_cast<double>(up) / static_cast<double>(participations);
+  }
+  if (sampled > 0) {
+    summary.bytes_down_per_client_round = static_cast<double>(down) / static_cast<double>(sampled);
+  }
+  const double round_time = summary.wall_seconds - summary.setup_seconds;
+  if (round_time > 0) summary.updates_per_second = static_cast<double>(participations) / round_time;
+  summary.dropouts = fleet.dropouts();
+  summary.stragglers = fleet.stragglers();
+  summary.peak_rss_bytes = peak_rss_bytes();
+  return summary;
+}
+
+std::string format_progress_line(const RoundRecord& r, int64_t rounds_total) {
+  char buf[256];
+  char acc[32] = "   -  ";
+  if (r.accuracy >= 0) std::snprintf(acc, sizeof acc, "%5.2f%%", 100 * r.accuracy);
+  std::snprintf(
+      buf, sizeof buf,
+      "round %4lld/%lld  acc %s  train loss %.4f  %lld/%lld clients%s  up %.1f kB  "
+      "down %.1f kB  %.2f s",
+      static_cast<long long>(r.round), static_cast<long long>(rounds_total), acc, r.train_loss,
+      static_cast<long long>(r.participants), static_cast<long long>(r.sampled),
+      r.outcome == "completed" ? "" : ("  (" + r.outcome + ")").c_str(),
+      static_cast<double>(r.bytes_up) / 1e3, static_cast<double>(r.bytes_down) / 1e3, r.seconds);
+  return buf;
+}
+
+std::string format_summary_text(const SimSummary& s) {
+  char buf[1024];
+  std::snprintf(
+      buf, sizeof buf,
+      "%s%s%d rounds, %lld clients (%lld per round), model %lld weights = %.1f%% of dense\n"
+      "final accuracy %.2f%%, best %.2f%% (round %lld)\n"
+      "wall %.1f s (set-up %.1f s), %.1f client updates/s, peak RSS %.1f MiB\n"
+      "per client per round: up %.0f bytes, down %.0f bytes (dense f32 update: %lld bytes, "
+      "%.1fx more)\n"
+      "final model hash %s\n",
+      s.label.empty() ? "" : s.label.c_str(), s.label.empty() ? "" : ": ",
+      static_cast<int>(s.rounds), static_cast<long long>(s.clients),
+      static_cast<long long>(s.per_round), static_cast<long long>(s.model_parameters),
+      100 * s.weight_fraction, 100 * s.final_accuracy, 100 * s.best_accuracy,
+      static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds, s.updates_per_second,
+      static_cast<double>(s.peak_rss_bytes) / (1 << 20), s.bytes_up_per_client_round,
+      s.bytes_down_per_client_round, static_cast<long long>(s.dense_update_bytes),
+      s.bytes_up_per_client_round > 0
+          ? static_cast<double>(s.dense_update_bytes) / s.bytes_up_per_client_round
+          : 0.0,
+      hash_hex(s.final_model_hash).c_str());
+  return buf;
+}
+
+std::string format_summary_json(const SimSummary& s) {
+  char buf[2048];
+  std::string spec;
+  for (char c : s.model_spec) {
+    if (c == '"' || c == '\\') spec += '\\';
+    spec += c;
+  }
+  std::string label;
+  for (char c : s.label) {
+    if (c == '"' || c == '\\') label += '\\';
+    label += c;
+  }
+  std::snprintf(buf, sizeof buf,
+                "{\"label\":\"%s\",\"rounds\":%lld,\"clients\":%lld,\"per_round\":%lld,"
+                "\"final_accuracy\":%.6f,\"best_accuracy\":%.6f,\"best_round\":%lld,"
+                "\"wall_seconds\":%.3f,\"setup_seconds\":%.3f,\"bytes_up_per_client_round\":%.1f,"
+                "\"bytes_down_per_client_round\":%.1f,\"dense_update_bytes\":%lld,"
+                "\"model_parameters\":%lld,\"dense_parameters\":%lld,\"weight_fraction\":%.6f,"
+                "\"model_spec\":\"%s\",\"model_identity\":\"%s\",\"final_model_hash\":\"%s\","
+                "\"client_updates\":%lld,\"updates_per_second\":%.3f,\"dropouts\":%lld,"
+                "\"stragglers\":%lld,\"threads\":%lld,\"peak_rss_bytes\":%lld}",
+                label.c_str(), static_cast<long long>(s.rounds), static_cast<long long>(s.clients),
+                static_cast<long long>(s.per_round), s.final_accuracy, s.best_accuracy,
+                static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds,
+                s.bytes_up_per_client_round, s.bytes_down_per_client_round,
+                static_cast<long long>(s.dense_update_bytes),
+                static_cast<long long>(s.model_parameters),
+                static_cast<long long>(s.dense_parameters), s.weight_fraction, spec.c_str(),
+                hash_hex(s.model_identity).c_str(), hash_hex(s.final_model_hash).c_str(),
+                static_cast<long long>(s.client_updates), s.updates_per_second,
+                static_cast<long long>(s.dropouts), static_cast<long long>(s.stragglers),
+                static_cast<long long>(s.threads), static_cast<long long>(s.peak_rss_bytes));
+  return buf;
+}
+
+}  // namespace nf::sim

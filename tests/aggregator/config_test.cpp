@@ -1,0 +1,92 @@
+#include "aggregator/config.h"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+namespace nf::aggregator {
+
+TEST_CASE("the defaults are valid and TLS is on") {
+  AggregatorConfig c;
+  CHECK(validate_config(c).is_ok());
+  CHECK_FALSE(c.insecure);
+}
+
+TEST_CASE("a TOML file sets values and --print-config output reads back identically") {
+  AggregatorConfig c;
+  const std::string text = R"(
+[rounds]
+rounds = 7
+min_completion = 0.75
+[strategy]
+spec = "krum:f=2"
+[server]
+insecure = true
+)";
+  REQUIRE(apply_toml(text, "test.toml", c).is_ok());
+  CHECK(c.rounds == 7);
+  CHECK(c.min_completion == 0.75);
+  CHECK(c.strategy == "krum:f=2");
+  CHECK(c.insecure);
+
+  AggregatorConfig back;
+  REQUIRE(apply_toml(config_to_toml(c), "printed", back).is_ok());
+  CHECK(config_to_toml(back) == config_to_toml(c));
+  CHECK(back.strategy == "krum:f=2");
+}
+
+TEST_CASE("unknown keys, wrong types and bad syntax are errors naming the key") {
+  AggregatorConfig c;
+  auto s = apply_toml("[rounds]\nroundz = 3\n", "a.toml", c);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK(s.message().find("rounds.roundz") != std::string::npos);
+  s = apply_toml("[rounds]\nrounds = \"many\"\n", "a.toml", c);
+  CHECK(s.message().find("rounds.rounds") != std::string::npos);
+  CHECK(s.message().find("integer") != std::string::npos);
+  s = apply_toml("[rounds\n", "b.toml", c);
+  CHECK(s.message().find("b.toml:1") != std::string::npos);
+  // An integer where a float is expected is fine.
+  CHECK(apply_toml("[rounds]\nmin_completion = 1\n", "a.toml", c).is_ok());
+  CHECK(c.min_completion == 1.0);
+}
+
+TEST_CASE("validation names the bad setting") {
+  AggregatorConfig c;
+  c.min_completion = 1.5;
+  CHECK(validate_config(c).message().find("rounds.min_completion") != std::string::npos);
+  c = {};
+  c.strategy = "fedmagic";
+  CHECK(validate_config(c).message().find("fedmagic") != std::string::npos);
+  c = {};
+  c.tls_cert = "";
+  CHECK(validate_config(c).message().find("--insecure") != std::string::npos);
+  c.insecure = true;
+  CHECK(validate_config(c).is_ok());
+  c.listen = "nowhere";
+  CHECK(validate_config(c).message().find("nowhere") != std::string::npos);
+  c = {};
+  c.checkpoints_kept = 1;
+  CHECK_FALSE(validate_config(c).is_ok());
+}
+
+TEST_CASE("flag names derive from keys") {
+  AggregatorConfig c;
+  const auto fields = config_fields(c);
+  CHECK(flag_name("rounds.min_completion", fields) == "--min-completion");
+  CHECK(flag_name("rounds.seed", fields) == "--rounds-seed");
+  CHECK(flag_name("model.seed", fields) == "--model-seed");
+  std::set<std::string> flags;
+  for (const auto& f : fields) flags.insert(flag_name(f.key, fields));
+  CHECK(flags.size() == fields.size());
+}
+
+TEST_CASE("split_host_port") {
+  auto hp = split_host_port("127.0.0.1:7443");
+  REQUIRE(hp.is_ok());
+  CHECK(hp->first == "127.0.0.1");
+  CHECK(hp->second == 7443);
+  CHECK_FALSE(split_host_port("host:99999").is_ok());
+  CHECK_FALSE(split_host_port(":80").is_ok());
+}
+
+}  // namespace nf::aggregator

@@ -1,0 +1,52 @@
+#include "aggregator/metrics.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "aggregator/http_endpoint.h"
+
+namespace nf::aggregator {
+
+TEST_CASE("a round's JSON line names failures and writes no NaN") {
+  RoundMetrics m;
+  m.round = 4;
+  m.outcome = "completed";
+  m.participants = 2;
+  m.participant_ids = {"a", "b"};
+  m.failures = {{"evil\"dev", "rejected: non-finite value at index 3"}};
+  m.train_loss = std::nan("");
+  m.eval_accuracy = 0.5;
+  const auto line = to_json_line(m);
+  CHECK(line.find("\"round\":4") != std::string::npos);
+  CHECK(line.find("{\"device\":\"evil\\\"dev\",\"reason\":\"rejected: non-finite") !=
+        std::string::npos);
+  CHECK(line.find("\"train_loss\":null") != std::string::npos);
+  CHECK(line.find("\"eval_loss\":null") != std::string::npos);
+  CHECK(line.find("\"eval_accuracy\":0.5") != std::string::npos);
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.find("nan") == std::string::npos);
+}
+
+TEST_CASE("json_quote escapes control characters") {
+  CHECK(json_quote("a\nb\x01") == "\"a\\nb\\u0001\"");
+}
+
+TEST_CASE("Prometheus text has HELP, TYPE and values") {
+  ServerCounters c;
+  c.rounds_completed = 3;
+  c.connected = 7;
+  const auto text = prometheus_text(c);
+  CHECK(text.find("# TYPE nf_aggregator_rounds_completed_total counter\n"
+                  "nf_aggregator_rounds_completed_total 3\n") != std::string::npos);
+  CHECK(text.find("nf_aggregator_connected_devices 7\n") != std::string::npos);
+}
+
+TEST_CASE("the live page embeds its state so that no '</' can close the script") {
+  const auto html = live_page_html(R"({"evil":"</script><script>alert(1)</script>"})");
+  CHECK(html.find("</script><script>alert") == std::string::npos);
+  CHECK(html.find("\\u003c/script>") != std::string::npos);
+  CHECK(html.find("http://") == html.find("http://www.w3.org/2000/svg"));  // no external asset
+}
+
+}  // namespace nf::aggregator

@@ -1,0 +1,40 @@
+// A minimal agent session for the aggregator's tests and load benchmark:
+// hello, welcome, then for each TrainTask an Update that moves the global
+// values halfway to `target` (a stand-in for training), with optional misbehaviour.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/fl/messages.h"
+#include "transports/connection.h"
+
+namespace nf::aggregator::testing {
+
+enum class Behavior {
+  kGood,
+  kNan,          // one value is NaN
+  kWrongLength,  // one value too few
+  kScaled,       // the update scaled by 100
+  kDieOnTask,    // closes the connection when the first task arrives
+  kWrongTask,    // answers with another task id
+};
+
+struct AgentStats {
+  int tasks = 0;
+  int updates_sent = 0;
+  bool welcomed = false;
+  std::string error;
+};
+
+// Runs one session on `connection` until the server closes it (or `max_tasks`
+// tasks were answered). `device_id` goes into the hello.
+asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std::string device_id,
+                                     Behavior behavior, std::vector<float> target,
+                                     std::shared_ptr<AgentStats> stats, int max_tasks = 1 << 30);
+
+}  // namespace nf::aggregator::testing

@@ -1,0 +1,128 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/util/file.h"
+#include "device_agent/agent_config.h"
+#include "device_agent/backoff.h"
+#include "device_agent/footprint.h"
+#include "device_agent/state_store.h"
+
+namespace nf {
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/nf_agent_test_XXXXXX";
+  return ::mkdtemp(tmpl);
+}
+
+TEST_CASE("backoff doubles up to the cap with bounded jitter, reproducibly") {
+  BackoffConfig cfg;
+  cfg.initial = std::chrono::milliseconds(500);
+  cfg.max = std::chrono::milliseconds(30000);
+  cfg.jitter = 0.2;
+  cfg.seed = 42;
+  Backoff a(cfg), b(cfg);
+  double base = 500;
+  std::vector<int64_t> seen;
+  for (int i = 0; i < 12; ++i) {
+    const int64_t d = a.next().count();
+    CHECK(d == b.next().count());  // same seed, same delays
+    CHECK(d >= static_cast<int64_t>(base * 0.8) - 1);
+    CHECK(d <= static_cast<int64_t>(base * 1.2) + 1);
+    seen.push_back(d);
+    base = std::min(base * 2, 30000.0);
+  }
+  CHECK(seen.back() >= 24000);
+  a.reset();
+  CHECK(a.next().count() <= 601);
+  cfg.seed = 43;
+  Backoff c(cfg);
+  bool differs = false;
+  Backoff a2(BackoffConfig{cfg.initial, cfg.max, 2.0, 0.2, 42});
+  for (int i = 0; i < 5; ++i) differs |= c.next() != a2.next();
+  CHECK(differs);
+}
+
+TEST_CASE("a fake clock advances only when slept on") {
+  FakeClock clock;
+  const auto t0 = clock.now();
+  BackoffConfig cfg;
+  cfg.seed = 1;
+  Backoff backoff(cfg);
+  std::chrono::milliseconds total{0};
+  for (int i = 0; i < 4; ++i) {
+    const auto d = backoff.next();
+    total += d;
+    clock.sleep_for(d);
+  }
+  CHECK(clock.now() - t0 == total);
+  CHECK(total >= std::chrono::milliseconds(static_cast<int64_t>(0.8 * (500 + 1000 + 2000 + 4000))));
+}
+
+TEST_CASE("the directory state store round-trips and starts empty") {
+  const std::string dir = temp_dir() + "/state";
+  DirStateStore store(dir);
+  AgentState s = store.load().value();
+  CHECK(s.last_completed_round == -1);
+  CHECK_FALSE(s.already_sent(0, 1));
+  s.model_identity = 0xdeadbeef12345678ULL;
+  s.sent_round = 7;
+  s.sent_task = 3;
+  s.last_completed_round = 7;
+  s.updates_sent = 5;
+  REQUIRE(store.save(s).is_ok());
+  const AgentState r = DirStateStore(dir).load().value();
+  CHECK(r.model_identity == s.model_identity);
+  CHECK(r.sent_round == 7);
+  CHECK(r.sent_task == 3);
+  CHECK(r.updates_sent == 5);
+  CHECK(r.already_sent(7, 3));
+  CHECK(r.already_sent(6, 9));
+  CHECK_FALSE(r.already_sent(8, 4));
+  REQUIRE(write_file_atomic(store.path(), std::string_view("sent_round = [")).is_ok());
+  const auto bad = store.load();
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK(bad.status().message().find("agent_state.toml") != std::string::npos);
+}
+
+TEST_CASE("agent config: TOML, unknown keys, validation and round trip") {
+  AgentConfig c;
+  REQUIRE(
+      apply_agent_config_toml("device_id = \"pi-7\"\n[aggregator]\naddress = \"10.0.0.2:9000\"\n"
+                              "insecure = true\n[data]\nclient_index = 7\n",
+                              "test.toml", c)
+          .is_ok());
+  CHECK(c.device_id == "pi-7");
+  CHECK(c.aggregator.insecure);
+  CHECK(c.data.client_index == 7);
+  CHECK(c.validate().is_ok());
+
+  AgentConfig d;
+  const Status unknown = apply_agent_config_toml("[data]\nclinets = 3\n", "x.toml", d);
+  CHECK(unknown.message().find("data.clinets") != std::string::npos);
+  const Status type = apply_agent_config_toml("threads = \"four\"\n", "x.toml", d);
+  CHECK(type.message().find("threads") != std::string::npos);
+  d.data.client_index = 100;
+  CHECK(d.validate().message().find("client_index 100") != std::string::npos);
+
+  AgentConfig e;
+  REQUIRE(apply_agent_config_toml(format_agent_config(c), "printed", e).is_ok());
+  CHECK(format_agent_config(e) == format_agent_config(c));
+}
+
+TEST_CASE("peak RSS grows with touched memory") {
+  const int64_t before = peak_rss_bytes();
+  CHECK(before > 0);
+  std::vector<char> block(32 << 20, 1);
+  for (size_t i = 0; i < block.size(); i += 4096) block[i] = static_cast<char>(i);
+  CHECK(peak_rss_bytes() >= before + (16 << 20));
+  CHECK(current_rss_bytes() > 0);
+}
+
+}  // namespace
+}  // namespace nf

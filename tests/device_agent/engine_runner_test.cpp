@@ -1,0 +1,113 @@
+// The agent's engine-backed runner and its lean shard reader, on small data
+// made here.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "core/engine/model.h"
+#include "core/util/file.h"
+#include "device_agent/engine_runner.h"
+#include "device_agent/shard_loader.h"
+
+namespace nf {
+namespace {
+
+TEST_CASE("read_idx_rows keeps exactly the chosen rows, in order, scaled to [0, 1]") {
+  char tmpl[] = "/tmp/nf_shard_test_XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  // 5 images of 2x3 bytes: image i holds 10*i + k.
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 3};
+  for (int i = 0; i < 5; ++i) {
+    for (int k = 0; k < 6; ++k) idx.push_back(static_cast<uint8_t>(10 * i + k));
+  }
+  const std::string path = dir + "/images.idx";
+  REQUIRE(write_file_atomic(path, idx).is_ok());
+  const std::vector<uint8_t> labels = {0, 1, 2, 1, 0};
+  const std::vector<int64_t> rows = {1, 3, 4};
+  Dataset d = read_idx_rows(path, labels, rows, 3, "tiny").value();
+  CHECK(d.size == 3);
+  CHECK(d.dim == 6);
+  CHECK(d.labels == std::vector<int32_t>{1, 1, 0});
+  CHECK(d.example(1)[2] == doctest::Approx(32.0 / 255));
+  CHECK(d.example(2)[5] == doctest::Approx(45.0 / 255));
+
+  const std::vector<int64_t> backwards = {3, 1};
+  CHECK(read_idx_rows(path, labels, backwards, 3, "x").status().message().find("out of order") !=
+        std::string::npos);
+  const std::vector<uint8_t> too_few = {0, 1};
+  CHECK(read_idx_rows(path, too_few, rows, 3, "x").status().message().find("5 images") !=
+        std::string::npos);
+  const std::vector<uint8_t> bad_label = {0, 7, 2, 1, 0};
+  CHECK(read_idx_rows(path, bad_label, rows, 3, "x").status().message().find("label 7") !=
+        std::string::npos);
+}
+
+Dataset blobs(int64_t n) {
+  // Two separable classes in 4-D.
+  Dataset d;
+  d.size = n;
+  d.dim = 4;
+  d.num_classes = 2;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t y = static_cast<int32_t>(i % 2);
+    for (int k = 0; k < 4; ++k) {
+      d.features.push_back((y ? 1.0f : -1.0f) * (0.5f + 0.1f * static_cast<float>((i + k) % 3)));
+    }
+    d.labels.push_back(y);
+  }
+  return d;
+}
+
+TEST_CASE("the engine runner checks identity, trains the shard and reports its metrics") {
+  const std::string spec = "4|8:relu:dense|2:linear:dense;seed=3";
+  const Dataset data = blobs(40);
+  ModelPool pool;
+  EngineTaskRunner runner(pool, ClientData{&data, {0, 2, 4, 5, 7, 9}, 11, 0});
+  const uint64_t identity = runner.load_model(spec).value();
+  CHECK(identity != 0);
+  CHECK(runner.load_model(spec).value() == identity);
+  CHECK_FALSE(runner.load_model("4|8:relu:nonsense|2:linear:dense").is_ok());
+
+  auto model = Model::create(parse_model_spec(spec).value()).value();
+  TrainTask task;
+  task.round = 2;
+  task.task_id = 5;
+  task.hyper.epochs = 3;
+  task.hyper.batch_size = 2;
+  task.hyper.learning_rate = 0.1f;
+  task.global_values = encode_values(model->parameters(), {}, Encoding{}).value();
+  Update a = runner.train(task, Encoding{}).value();
+  CHECK(a.example_count == 6);
+  CHECK(a.values.count == model->parameter_count());
+  CHECK(a.metrics.peak_memory_bytes > 0);
+  CHECK(a.metrics.loss > 0.0f);
+  CHECK(a.values != task.global_values);
+  // Same task, same client: bit-identical update (training is seeded by client and round).
+  CHECK(runner.train(task, Encoding{}).value().values == a.values);
+  // As a delta: decodes back to the same trained values.
+  Update d = runner.train(task, Encoding{ValueType::kF32, true}).value();
+  std::vector<float> global(static_cast<size_t>(model->parameter_count()));
+  std::vector<float> from_delta(global.size()), direct(global.size());
+  REQUIRE(decode_values(task.global_values, {}, global).is_ok());
+  REQUIRE(decode_values(d.values, global, from_delta).is_ok());
+  REQUIRE(decode_values(a.values, {}, direct).is_ok());
+  for (size_t i = 0; i < direct.size(); ++i) CHECK(from_delta[i] == doctest::Approx(direct[i]));
+
+  task.global_values.count -= 1;
+  task.global_values.bytes.resize(task.global_values.bytes.size() - 4);
+  CHECK(runner.train(task, Encoding{}).status().message().find("the model has") !=
+        std::string::npos);
+
+  EvaluateTask eval;
+  eval.round = 2;
+  eval.global_values = a.values;
+  EvaluateResult r = runner.evaluate(eval).value();
+  CHECK(r.example_count == 6);
+  CHECK(r.accuracy >= 0.0f);
+}
+
+}  // namespace
+}  // namespace nf
