@@ -86,7 +86,7 @@ asio::awaitable<Status> StreamConnection::receive(std::vector<uint8_t>* frame,
     }
     // Make room for the rest of this frame (and a little more, to batch small frames).
     if (in_.size() - in_begin_ < std::max(need, kReadChunk)) {
-      std::memmove(in_.data(), in_.data() + in_begin_, have);
+      if (have > 0) std::memmove(in_.data(), in_.data() + in_begin_, have);
       in_end_ = have;
       in_begin_ = 0;
       if (in_.size() < std::max(need, kReadChunk)) in_.resize(std::max(need, kReadChunk));
