@@ -131,10 +131,11 @@ Status apply_agent_config_toml(std::string_view text, const std::string& origin,
     NF_RETURN_IF_ERROR(ctx(read_key(*a, "aggregator.", "insecure", c.aggregator.insecure)));
   }
   if (const toml::table* s = sub(t, "tls")) {
-    NF_RETURN_IF_ERROR(ctx(check_keys(*s, "tls.", {"cert", "key", "ca"})));
+    NF_RETURN_IF_ERROR(ctx(check_keys(*s, "tls.", {"cert", "key", "ca", "server_name"})));
     NF_RETURN_IF_ERROR(ctx(read_key(*s, "tls.", "cert", c.tls.cert)));
     NF_RETURN_IF_ERROR(ctx(read_key(*s, "tls.", "key", c.tls.key)));
     NF_RETURN_IF_ERROR(ctx(read_key(*s, "tls.", "ca", c.tls.ca)));
+    NF_RETURN_IF_ERROR(ctx(read_key(*s, "tls.", "server_name", c.tls.server_name)));
   }
   if (const toml::table* d = sub(t, "data")) {
     NF_RETURN_IF_ERROR(ctx(
@@ -179,7 +180,7 @@ std::string format_agent_config(const AgentConfig& c) {
     << "[aggregator]\naddress = " << quoted(c.aggregator.address) << "\n"
     << "insecure = " << (c.aggregator.insecure ? "true" : "false") << "\n\n"
     << "[tls]\ncert = " << quoted(c.tls.cert) << "\nkey = " << quoted(c.tls.key)
-    << "\nca = " << quoted(c.tls.ca) << "\n\n"
+    << "\nca = " << quoted(c.tls.ca) << "\nserver_name = " << quoted(c.tls.server_name) << "\n\n"
     << "[data]\nsource = " << quoted(c.data.source) << "\nidx_dir = " << quoted(c.data.idx_dir)
     << "\npartition = " << quoted(c.data.partition) << "\nclients = " << c.data.clients
     << "\nclient_index = " << c.data.client_index << "\nseed = " << c.data.seed

@@ -29,6 +29,9 @@ struct AgentConfig {
     std::string cert = "device.crt";
     std::string key = "device.key";
     std::string ca = "ca.crt";
+    // Name the aggregator's certificate must carry (mbedTLS 2.28 checks DNS
+    // names, not IP addresses).
+    std::string server_name = "localhost";
   } tls;
 
   struct Data {

@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   app.add_option("--key", config.tls.key, "Device private key (PEM)")->capture_default_str();
   app.add_option("--ca", config.tls.ca, "CA certificate that signed the aggregator's (PEM)")
       ->capture_default_str();
+  app.add_option("--server-name", config.tls.server_name,
+                 "Name the aggregator's certificate must carry")
+      ->capture_default_str();
   app.add_option("--device-id", config.device_id, "Device name (the identity without TLS)")
       ->capture_default_str();
   app.add_option("--data", config.data.source, "Data source: idx or csv")->capture_default_str();
