@@ -1,0 +1,97 @@
+// Engine microkernels: the table of one instruction set's variants, and the
+// run-time choice between them.
+//
+// Layout (docs/engine.md): activations are feature-major, row f of a matrix
+// holds feature f for every example of the batch, `stride` floats apart.
+// Weights stay in the canonical CSR order of their mask, so a block row's
+// weights are contiguous and a block is described by tables only:
+//   rows[i]  output feature of block row i (i < m)
+//   cols[j]  input feature of block column j (j < k)
+//   w_off[i] offset of row i's k weights from `w`
+// A sub-block (rows i0.., or columns j0..) is the same call with shifted
+// pointers (`w + j0` for columns), which is how operators split work.
+//
+// Microkernels take pointers, sizes and strides and never allocate; scratch
+// comes from the caller. Every kernel exists as a scalar reference and as
+// AVX2, AVX-512 and NEON variants built from one source (kernels_impl.h).
+// Results differ between variants only by rounding (FMA vs mul+add, dot
+// product association); within a variant they do not depend on how an
+// operator splits the work.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace nf::engine {
+
+struct KernelTable {
+  const char* name = "";  // "scalar", "avx2", "avx512", "neon"
+  int lanes = 1;          // floats per vector
+
+  // y[rows[i]][b] = sum_j w[w_off[i] + j] * x[cols[j]][b], for b < n.
+  void (*block_forward)(int m, int k, int n, const float* w, const int64_t* w_off, const float* x,
+                        const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
+                        size_t y_stride) = nullptr;
+  // dx[cols[j]][b] = sum_i w[w_off[i] + j] * dy[rows[i]][b], for b < n.
+  void (*block_backward_input)(int m, int k, int n, const float* w, const int64_t* w_off,
+                               const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
+                               const int32_t* cols, size_t dx_stride) = nullptr;
+  // xt[b * k + j] = x[cols[j]][b] for b < n: the block's input, transposed so
+  // that the weight gradient runs as outer products.
+  void (*gather_transpose)(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
+                           float* xt) = nullptr;
+  // dw[w_off[i] + j] = sum_{b < n} dy[rows[i]][b] * xt[b * k + j].
+  void (*block_weight_grad)(int m, int k, int n, const float* dy, const int32_t* rows,
+                            size_t dy_stride, const float* xt, float* dw,
+                            const int64_t* w_off) = nullptr;
+
+  // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
+  // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].
+  void (*block_forward_b1)(int m, int k, const float* w, const int64_t* w_off, const float* x,
+                           const int32_t* cols, float* y, const int32_t* rows,
+                           float* scratch) = nullptr;
+  // One sweep over the weights: dw[w_off[i] + j] = dy[rows[i]] * x[cols[j]] and,
+  // when dx is not null, dx[cols[j]] = sum_i w[w_off[i] + j] * dy[rows[i]].
+  void (*block_backward_b1)(int m, int k, const float* w, const int64_t* w_off, const float* x,
+                            const int32_t* cols, const float* dy, const int32_t* rows, float* dw,
+                            float* dx, float* scratch) = nullptr;
+
+  // Generic masks in CSR, rows [r0, r1):
+  // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].
+  void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
+                      const int32_t* col_idx, const float* w, const float* x, size_t x_stride,
+                      float* y, size_t y_stride) = nullptr;
+  // Columns [c0, c1) through the transposed index (CSC with weight positions):
+  // dx[c][b] = sum_{q in column c} w[w_pos[q]] * dy[row_idx[q]][b].
+  void (*csr_backward_input)(int32_t c0, int32_t c1, int n, const int32_t* col_ptr,
+                             const int32_t* row_idx, const int32_t* w_pos, const float* w,
+                             const float* dy, size_t dy_stride, float* dx,
+                             size_t dx_stride) = nullptr;
+  // dw[p] = sum_{b < n} dy[r][b] * x[col_idx[p]][b] for every p of rows [r0, r1).
+  void (*csr_weight_grad)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
+                          const int32_t* col_idx, const float* dy, size_t dy_stride,
+                          const float* x, size_t x_stride, float* dw) = nullptr;
+};
+
+enum class Isa { kScalar, kAvx2, kAvx512, kNeon };
+
+std::string_view isa_name(Isa isa);
+
+// The variant of `isa`, or null when this build or this CPU lacks it.
+const KernelTable* kernels_for(Isa isa);
+
+// The variant every operator uses: the best the CPU supports, chosen once,
+// unless the environment sets NF_FORCE_SCALAR=1 or force_scalar(true) was
+// called. Thread-safe.
+const KernelTable& active_kernels();
+// Forces (or stops forcing) the scalar reference for every later call.
+void force_scalar(bool on);
+
+// Per-ISA tables (defined in kernels_<isa>.cpp; absent ones return null).
+const KernelTable* scalar_kernel_table();
+const KernelTable* avx2_kernel_table();
+const KernelTable* avx512_kernel_table();
+const KernelTable* neon_kernel_table();
+
+}  // namespace nf::engine

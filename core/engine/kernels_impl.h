@@ -1,0 +1,440 @@
+// The engine's microkernels, written once over a thin SIMD mapping.
+//
+// Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
+// after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
+// zero/set1/load/load_n/store/store_n/fma/hsum). Everything here has internal
+// linkage and uses no standard-library templates, so code compiled with
+// -mavx512f can never be picked by the linker for a caller on another CPU.
+//
+// No include guard on purpose: one inclusion per translation unit.
+
+constexpr int kL = V::kLanes;
+constexpr int kMR = V::kRowTile;
+constexpr int kNV = V::kVecTile;
+using R = typename V::R;
+
+inline int min_int(int a, int b) { return a < b ? a : b; }
+
+// Loads vector v of a tile whose last vector may be partial.
+template <bool kPartial>
+inline R load_tile(const float* p, int v, int nv, int tail) {
+  if (kPartial && v == nv - 1) return V::load_n(p + v * kL, tail);
+  return V::load(p + v * kL);
+}
+template <bool kPartial>
+inline void store_tile(float* p, R r, int v, int nv, int tail) {
+  if (kPartial && v == nv - 1) {
+    V::store_n(p + v * kL, r, tail);
+  } else {
+    V::store(p + v * kL, r);
+  }
+}
+
+// Runs `Tile<MR, NV, kPartial>` over the batch (or column) range [0, n):
+// kNV-vector tiles, then single vectors, then one partial vector.
+#define NF_RANGE_TILES(MR, n, CALL)                                   \
+  do {                                                                \
+    int b_ = 0;                                                       \
+    for (; b_ + kNV * kL <= (n); b_ += kNV * kL) CALL(MR, kNV, false, b_, kL); \
+    for (; b_ + kL <= (n); b_ += kL) CALL(MR, 1, false, b_, kL);      \
+    if (b_ < (n)) CALL(MR, 1, true, b_, (n) - b_);                    \
+  } while (0)
+
+// Dispatches a runtime row count 1..kMR (kMR <= 6) to a template argument.
+#define NF_SWITCH_ROWS(mr, BODY) \
+  switch (mr) {                  \
+    case 1: BODY(1); break;      \
+    case 2: BODY(2); break;      \
+    case 3: BODY(3); break;      \
+    case 4: BODY(4); break;      \
+    case 5: BODY(5); break;      \
+    default: BODY(6); break;     \
+  }
+
+// ---- structured blocks, feature-major ----
+
+template <int MR, int NV, bool kPartial>
+void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, const int32_t* cols,
+                  size_t x_stride, float* y, const int32_t* rows, size_t y_stride, int b0,
+                  int tail) {
+  R acc[MR][NV];
+  const float* wr[MR];
+  for (int i = 0; i < MR; ++i) {
+    wr[i] = w + w_off[i];
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  }
+  for (int j = 0; j < k; ++j) {
+    const float* xr = x + static_cast<size_t>(cols[j]) * x_stride + b0;
+    R xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
+    for (int i = 0; i < MR; ++i) {
+      const R wv = V::set1(wr[i][j]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(wv, xv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* yr = y + static_cast<size_t>(rows[i]) * y_stride + b0;
+    for (int v = 0; v < NV; ++v) store_tile<kPartial>(yr, acc[i][v], v, NV, tail);
+  }
+}
+
+template <int MR>
+void forward_rows(int k, int n, const float* w, const int64_t* w_off, const float* x,
+                  const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
+                  size_t y_stride) {
+#define NF_CALL(MR_, NV_, P_, B_, T_)                                                        \
+  forward_tile<MR_, NV_, P_>(k, w, w_off, x, cols, x_stride, y, rows, y_stride, B_, T_)
+  NF_RANGE_TILES(MR, n, NF_CALL);
+#undef NF_CALL
+}
+
+void block_forward(int m, int k, int n, const float* w, const int64_t* w_off, const float* x,
+                   const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
+                   size_t y_stride) {
+  for (int i0 = 0; i0 < m; i0 += kMR) {
+    const int mr = min_int(kMR, m - i0);
+#define NF_BODY(MR_) \
+  forward_rows<MR_>(k, n, w, w_off + i0, x, cols, x_stride, y, rows + i0, y_stride)
+    NF_SWITCH_ROWS(mr, NF_BODY)
+#undef NF_BODY
+  }
+}
+
+template <int MJ, int NV, bool kPartial>
+void backward_input_tile(int m, const float* w, const int64_t* w_off, const float* dy,
+                         const int32_t* rows, size_t dy_stride, float* dx, const int32_t* cols,
+                         size_t dx_stride, int b0, int tail) {
+  R acc[MJ][NV];
+  for (int j = 0; j < MJ; ++j) {
+    for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
+  }
+  for (int i = 0; i < m; ++i) {
+    const float* dyr = dy + static_cast<size_t>(rows[i]) * dy_stride + b0;
+    const float* wr = w + w_off[i];
+    R gv[NV];
+    for (int v = 0; v < NV; ++v) gv[v] = load_tile<kPartial>(dyr, v, NV, tail);
+    for (int j = 0; j < MJ; ++j) {
+      const R wv = V::set1(wr[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv, gv[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MJ; ++j) {
+    float* dxr = dx + static_cast<size_t>(cols[j]) * dx_stride + b0;
+    for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[j][v], v, NV, tail);
+  }
+}
+
+template <int MJ>
+void backward_input_cols(int m, int n, const float* w, const int64_t* w_off, const float* dy,
+                         const int32_t* rows, size_t dy_stride, float* dx, const int32_t* cols,
+                         size_t dx_stride) {
+#define NF_CALL(MJ_, NV_, P_, B_, T_) \
+  backward_input_tile<MJ_, NV_, P_>(m, w, w_off, dy, rows, dy_stride, dx, cols, dx_stride, B_, T_)
+  NF_RANGE_TILES(MJ, n, NF_CALL);
+#undef NF_CALL
+}
+
+void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_off,
+                          const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
+                          const int32_t* cols, size_t dx_stride) {
+  for (int j0 = 0; j0 < k; j0 += kMR) {
+    const int mj = min_int(kMR, k - j0);
+#define NF_BODY(MJ_)                                                                      \
+  backward_input_cols<MJ_>(m, n, w + j0, w_off, dy, rows, dy_stride, dx, cols + j0, \
+                           dx_stride)
+    NF_SWITCH_ROWS(mj, NF_BODY)
+#undef NF_BODY
+  }
+}
+
+void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
+                      float* xt) {
+  // Blocks of 8 columns keep the strided writes within a few cache lines.
+  for (int j0 = 0; j0 < k; j0 += 8) {
+    const int jn = min_int(8, k - j0);
+    for (int b = 0; b < n; ++b) {
+      float* dst = xt + static_cast<size_t>(b) * k + j0;
+      for (int j = 0; j < jn; ++j) dst[j] = x[static_cast<size_t>(cols[j0 + j]) * x_stride + b];
+    }
+  }
+}
+
+template <int MR, int NV, bool kPartial>
+void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t dy_stride,
+                      const float* xt, float* dw, const int64_t* w_off, int j0, int tail) {
+  R acc[MR][NV];
+  const float* dyr[MR];
+  for (int i = 0; i < MR; ++i) {
+    dyr[i] = dy + static_cast<size_t>(rows[i]) * dy_stride;
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  }
+  for (int b = 0; b < n; ++b) {
+    const float* xr = xt + static_cast<size_t>(b) * k + j0;
+    R xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
+    for (int i = 0; i < MR; ++i) {
+      const R g = V::set1(dyr[i][b]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(g, xv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* dwr = dw + w_off[i] + j0;
+    for (int v = 0; v < NV; ++v) store_tile<kPartial>(dwr, acc[i][v], v, NV, tail);
+  }
+}
+
+template <int MR>
+void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
+                      const float* xt, float* dw, const int64_t* w_off) {
+#define NF_CALL(MR_, NV_, P_, J_, T_) \
+  weight_grad_tile<MR_, NV_, P_>(n, k, dy, rows, dy_stride, xt, dw, w_off, J_, T_)
+  NF_RANGE_TILES(MR, k, NF_CALL);
+#undef NF_CALL
+}
+
+void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
+                       const float* xt, float* dw, const int64_t* w_off) {
+  for (int i0 = 0; i0 < m; i0 += kMR) {
+    const int mr = min_int(kMR, m - i0);
+#define NF_BODY(MR_) \
+  weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
+    NF_SWITCH_ROWS(mr, NF_BODY)
+#undef NF_BODY
+  }
+}
+
+// ---- structured blocks, batch 1 ----
+
+inline bool contiguous(int k, const int32_t* cols) { return k > 0 && cols[k - 1] - cols[0] == k - 1; }
+
+// Four rows at a time share the loads of the gathered input.
+void block_forward_b1(int m, int k, const float* w, const int64_t* w_off, const float* x,
+                      const int32_t* cols, float* y, const int32_t* rows, float* scratch) {
+  const float* xg = x + (k > 0 ? cols[0] : 0);
+  if (!contiguous(k, cols)) {
+    for (int j = 0; j < k; ++j) scratch[j] = x[cols[j]];
+    xg = scratch;
+  }
+  const int kv = k - k % kL;
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const float* w0 = w + w_off[i];
+    const float* w1 = w + w_off[i + 1];
+    const float* w2 = w + w_off[i + 2];
+    const float* w3 = w + w_off[i + 3];
+    R a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+    int j = 0;
+    for (; j < kv; j += kL) {
+      const R xv = V::load(xg + j);
+      a0 = V::fma(V::load(w0 + j), xv, a0);
+      a1 = V::fma(V::load(w1 + j), xv, a1);
+      a2 = V::fma(V::load(w2 + j), xv, a2);
+      a3 = V::fma(V::load(w3 + j), xv, a3);
+    }
+    if (j < k) {
+      const int t = k - j;
+      const R xv = V::load_n(xg + j, t);
+      a0 = V::fma(V::load_n(w0 + j, t), xv, a0);
+      a1 = V::fma(V::load_n(w1 + j, t), xv, a1);
+      a2 = V::fma(V::load_n(w2 + j, t), xv, a2);
+      a3 = V::fma(V::load_n(w3 + j, t), xv, a3);
+    }
+    y[rows[i]] = V::hsum(a0);
+    y[rows[i + 1]] = V::hsum(a1);
+    y[rows[i + 2]] = V::hsum(a2);
+    y[rows[i + 3]] = V::hsum(a3);
+  }
+  for (; i < m; ++i) {
+    const float* w0 = w + w_off[i];
+    R a0 = V::zero();
+    int j = 0;
+    for (; j < kv; j += kL) a0 = V::fma(V::load(w0 + j), V::load(xg + j), a0);
+    if (j < k) a0 = V::fma(V::load_n(w0 + j, k - j), V::load_n(xg + j, k - j), a0);
+    y[rows[i]] = V::hsum(a0);
+  }
+}
+
+void block_backward_b1(int m, int k, const float* w, const int64_t* w_off, const float* x,
+                       const int32_t* cols, const float* dy, const int32_t* rows, float* dw,
+                       float* dx, float* scratch) {
+  const bool contig = contiguous(k, cols);
+  const float* xg = x + (k > 0 ? cols[0] : 0);
+  if (!contig) {
+    for (int j = 0; j < k; ++j) scratch[j] = x[cols[j]];
+    xg = scratch;
+  }
+  float* dxg = nullptr;
+  if (dx != nullptr) {
+    dxg = contig ? dx + cols[0] : scratch + k;
+    for (int j = 0; j < k; ++j) dxg[j] = 0.0f;
+  }
+  const int kv = k - k % kL;
+  const int t = k - kv;
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const R g0 = V::set1(dy[rows[i]]), g1 = V::set1(dy[rows[i + 1]]);
+    const R g2 = V::set1(dy[rows[i + 2]]), g3 = V::set1(dy[rows[i + 3]]);
+    const int64_t o0 = w_off[i], o1 = w_off[i + 1], o2 = w_off[i + 2], o3 = w_off[i + 3];
+    for (int j = 0; j < k; j += kL) {
+      const bool part = j >= kv;
+      const R xv = part ? V::load_n(xg + j, t) : V::load(xg + j);
+      if (part) {
+        V::store_n(dw + o0 + j, V::fma(g0, xv, V::zero()), t);
+        V::store_n(dw + o1 + j, V::fma(g1, xv, V::zero()), t);
+        V::store_n(dw + o2 + j, V::fma(g2, xv, V::zero()), t);
+        V::store_n(dw + o3 + j, V::fma(g3, xv, V::zero()), t);
+      } else {
+        V::store(dw + o0 + j, V::fma(g0, xv, V::zero()));
+        V::store(dw + o1 + j, V::fma(g1, xv, V::zero()));
+        V::store(dw + o2 + j, V::fma(g2, xv, V::zero()));
+        V::store(dw + o3 + j, V::fma(g3, xv, V::zero()));
+      }
+      if (dxg != nullptr) {
+        if (part) {
+          R acc = V::load_n(dxg + j, t);
+          acc = V::fma(g0, V::load_n(w + o0 + j, t), acc);
+          acc = V::fma(g1, V::load_n(w + o1 + j, t), acc);
+          acc = V::fma(g2, V::load_n(w + o2 + j, t), acc);
+          acc = V::fma(g3, V::load_n(w + o3 + j, t), acc);
+          V::store_n(dxg + j, acc, t);
+        } else {
+          R acc = V::load(dxg + j);
+          acc = V::fma(g0, V::load(w + o0 + j), acc);
+          acc = V::fma(g1, V::load(w + o1 + j), acc);
+          acc = V::fma(g2, V::load(w + o2 + j), acc);
+          acc = V::fma(g3, V::load(w + o3 + j), acc);
+          V::store(dxg + j, acc);
+        }
+      }
+    }
+  }
+  for (; i < m; ++i) {
+    const R g0 = V::set1(dy[rows[i]]);
+    const int64_t o0 = w_off[i];
+    for (int j = 0; j < k; j += kL) {
+      const bool part = j >= kv;
+      const R xv = part ? V::load_n(xg + j, t) : V::load(xg + j);
+      if (part) {
+        V::store_n(dw + o0 + j, V::fma(g0, xv, V::zero()), t);
+      } else {
+        V::store(dw + o0 + j, V::fma(g0, xv, V::zero()));
+      }
+      if (dxg != nullptr) {
+        if (part) {
+          V::store_n(dxg + j, V::fma(g0, V::load_n(w + o0 + j, t), V::load_n(dxg + j, t)), t);
+        } else {
+          V::store(dxg + j, V::fma(g0, V::load(w + o0 + j), V::load(dxg + j)));
+        }
+      }
+    }
+  }
+  if (dxg != nullptr && !contig) {
+    for (int j = 0; j < k; ++j) dx[cols[j]] = dxg[j];
+  }
+}
+
+// ---- generic masks (CSR), batch vectorized ----
+
+template <int NV, bool kPartial>
+void csr_forward_tile(int32_t r, const int32_t* row_ptr, const int32_t* col_idx, const float* w,
+                      const float* x, size_t x_stride, float* y, size_t y_stride, int b0,
+                      int tail) {
+  R acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = V::zero();
+  for (int32_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+    const float* xr = x + static_cast<size_t>(col_idx[p]) * x_stride + b0;
+    const R wv = V::set1(w[p]);
+    for (int v = 0; v < NV; ++v) acc[v] = V::fma(wv, load_tile<kPartial>(xr, v, NV, tail), acc[v]);
+  }
+  float* yr = y + static_cast<size_t>(r) * y_stride + b0;
+  for (int v = 0; v < NV; ++v) store_tile<kPartial>(yr, acc[v], v, NV, tail);
+}
+
+void csr_forward(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,
+                 const float* w, const float* x, size_t x_stride, float* y, size_t y_stride) {
+  for (int32_t r = r0; r < r1; ++r) {
+    if (n == 1) {
+      float s = 0.0f;
+      for (int32_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) s += w[p] * x[col_idx[p]];
+      y[r] = s;
+      continue;
+    }
+#define NF_CALL(MR_, NV_, P_, B_, T_) \
+  csr_forward_tile<NV_, P_>(r, row_ptr, col_idx, w, x, x_stride, y, y_stride, B_, T_)
+    NF_RANGE_TILES(1, n, NF_CALL);
+#undef NF_CALL
+  }
+}
+
+template <int NV, bool kPartial>
+void csr_backward_input_tile(int32_t c, const int32_t* col_ptr, const int32_t* row_idx,
+                             const int32_t* w_pos, const float* w, const float* dy,
+                             size_t dy_stride, float* dx, size_t dx_stride, int b0, int tail) {
+  R acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = V::zero();
+  for (int32_t q = col_ptr[c]; q < col_ptr[c + 1]; ++q) {
+    const float* gr = dy + static_cast<size_t>(row_idx[q]) * dy_stride + b0;
+    const R wv = V::set1(w[w_pos[q]]);
+    for (int v = 0; v < NV; ++v) acc[v] = V::fma(wv, load_tile<kPartial>(gr, v, NV, tail), acc[v]);
+  }
+  float* dxr = dx + static_cast<size_t>(c) * dx_stride + b0;
+  for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[v], v, NV, tail);
+}
+
+void csr_backward_input(int32_t c0, int32_t c1, int n, const int32_t* col_ptr,
+                        const int32_t* row_idx, const int32_t* w_pos, const float* w,
+                        const float* dy, size_t dy_stride, float* dx, size_t dx_stride) {
+  for (int32_t c = c0; c < c1; ++c) {
+    if (n == 1) {
+      float s = 0.0f;
+      for (int32_t q = col_ptr[c]; q < col_ptr[c + 1]; ++q) s += w[w_pos[q]] * dy[row_idx[q]];
+      dx[c] = s;
+      continue;
+    }
+#define NF_CALL(MR_, NV_, P_, B_, T_)                                                          \
+  csr_backward_input_tile<NV_, P_>(c, col_ptr, row_idx, w_pos, w, dy, dy_stride, dx, dx_stride, \
+                                   B_, T_)
+    NF_RANGE_TILES(1, n, NF_CALL);
+#undef NF_CALL
+  }
+}
+
+void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr,
+                     const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
+                     size_t x_stride, float* dw) {
+  const int nv = n - n % kL;
+  for (int32_t r = r0; r < r1; ++r) {
+    const float* gr = dy + static_cast<size_t>(r) * dy_stride;
+    for (int32_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+      const float* xr = x + static_cast<size_t>(col_idx[p]) * x_stride;
+      if (n == 1) {
+        dw[p] = gr[0] * xr[0];
+        continue;
+      }
+      R acc = V::zero();
+      int b = 0;
+      for (; b < nv; b += kL) acc = V::fma(V::load(gr + b), V::load(xr + b), acc);
+      if (b < n) acc = V::fma(V::load_n(gr + b, n - b), V::load_n(xr + b, n - b), acc);
+      dw[p] = V::hsum(acc);
+    }
+  }
+}
+
+#undef NF_RANGE_TILES
+#undef NF_SWITCH_ROWS
+
+constexpr KernelTable make_table(const char* name) {
+  KernelTable t;
+  t.name = name;
+  t.lanes = kL;
+  t.block_forward = &block_forward;
+  t.block_backward_input = &block_backward_input;
+  t.gather_transpose = &gather_transpose;
+  t.block_weight_grad = &block_weight_grad;
+  t.block_forward_b1 = &block_forward_b1;
+  t.block_backward_b1 = &block_backward_b1;
+  t.csr_forward = &csr_forward;
+  t.csr_backward_input = &csr_backward_input;
+  t.csr_weight_grad = &csr_weight_grad;
+  return t;
+}

@@ -1,0 +1,32 @@
+// Scalar reference kernels: one float per "vector", plain multiply-add.
+#include "core/engine/kernels.h"
+
+namespace nf::engine {
+namespace {
+
+struct V {
+  using R = float;
+  static constexpr int kLanes = 1;
+  static constexpr int kRowTile = 4;
+  static constexpr int kVecTile = 4;
+  static R zero() { return 0.0f; }
+  static R set1(float v) { return v; }
+  static R load(const float* p) { return *p; }
+  static R load_n(const float* p, int n) { return n > 0 ? *p : 0.0f; }
+  static void store(float* p, R r) { *p = r; }
+  static void store_n(float* p, R r, int n) {
+    if (n > 0) *p = r;
+  }
+  static R fma(R a, R b, R c) { return a * b + c; }
+  static float hsum(R r) { return r; }
+};
+
+#include "core/engine/kernels_impl.h"
+
+constexpr KernelTable kTable = make_table("scalar");
+
+}  // namespace
+
+const KernelTable* scalar_kernel_table() { return &kTable; }
+
+}  // namespace nf::engine

@@ -1,0 +1,265 @@
+#include "core/engine/model_impl.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+
+namespace nf::engine {
+
+namespace {
+
+constexpr size_t kLaneAlign = 16;
+
+size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+}  // namespace
+
+size_t batch_stride(int capacity) {
+  return capacity <= 1 ? 1 : round_up(static_cast<size_t>(capacity), kLaneAlign);
+}
+
+template <typename F>
+void ModelImpl::parallel(F&& fn) {
+  ws_->pool->run(fn);
+}
+
+void ModelImpl::prepare(int capacity, int threads) {
+  assert(capacity >= 1 && threads >= 1);
+  const size_t want = batch_stride(capacity);
+  if (ws_->stride != 0 && threads == ws_->threads && (want == 1) == (ws_->stride == 1) && want <= ws_->stride) {
+    return;
+  }
+  ws_->stride = want;
+  ws_->capacity = static_cast<int>(want);
+  if (threads != ws_->threads || !ws_->pool) {
+    ws_->pool = std::make_unique<WorkerPool>(threads);
+    ws_->threads = threads;
+  }
+  const size_t s = ws_->stride;
+  int32_t max_width = spec.input_dim;
+  int32_t max_k = 1;
+  ws_->input.assign(static_cast<size_t>(spec.input_dim) * s, 0.0f);
+  ws_->hidden.assign(layers.size(), {});
+  ws_->out.assign(layers.size(), {});
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const LayerPlan& layer = layers[l];
+    for (size_t i = 0; i + 1 < layer.ops.size(); ++i) {
+      ws_->hidden[l].emplace_back(static_cast<size_t>(layer.ops[i].rows()) * s, 0.0f);
+    }
+    ws_->out[l].assign(static_cast<size_t>(layer.n_out) * s, 0.0f);
+    for (const SublayerOp& op : layer.ops) {
+      max_width = std::max({max_width, op.rows(), op.cols()});
+      max_k = std::max(max_k, op.max_k());
+    }
+  }
+  ws_->grad_a.assign(static_cast<size_t>(max_width) * s, 0.0f);
+  ws_->grad_b.assign(static_cast<size_t>(max_width) * s, 0.0f);
+  const size_t scratch = static_cast<size_t>(max_k) * std::max<size_t>(s, 2);
+  ws_->scratch.assign(static_cast<size_t>(ws_->threads), std::vector<float>(scratch, 0.0f));
+  ws_->labels.assign(ws_->stride, 0);
+}
+
+int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
+  const auto s = static_cast<int64_t>(batch_stride(capacity));
+  int64_t floats = int64_t{spec.input_dim} * s;
+  int64_t width = spec.input_dim, k = 1;
+  for (const LayerPlan& layer : layers) {
+    for (size_t i = 0; i + 1 < layer.ops.size(); ++i) floats += int64_t{layer.ops[i].rows()} * s;
+    floats += int64_t{layer.n_out} * s;
+    for (const SublayerOp& op : layer.ops) {
+      width = std::max<int64_t>({width, op.rows(), op.cols()});
+      k = std::max<int64_t>(k, op.max_k());
+    }
+  }
+  floats += 2 * width * s + int64_t{threads} * k * std::max<int64_t>(s, 2);
+  return floats * static_cast<int64_t>(sizeof(float)) + int64_t{capacity} * 4;
+}
+
+int64_t ModelImpl::index_bytes() const {
+  int64_t bytes = 0;
+  for (const LayerPlan& layer : layers) {
+    for (const SublayerOp& op : layer.ops) bytes += op.index_bytes();
+  }
+  return bytes;
+}
+
+void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices) {
+  const int n = static_cast<int>(indices.size());
+  assert(n >= 1 && n <= ws_->capacity && data.dim == spec.input_dim);
+  ws_->n = n;
+  const size_t s = ws_->stride;
+  const int32_t dim = data.dim;
+  for (int b = 0; b < n; ++b) {
+    const float* row = data.features.data() + indices[b] * dim;
+    for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = row[f];
+    ws_->labels[b] = data.labels[indices[b]];
+  }
+}
+
+void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
+  assert(n >= 1 && n <= ws_->capacity);
+  ws_->n = n;
+  const size_t s = ws_->stride;
+  const int32_t dim = spec.input_dim;
+  for (int b = 0; b < n; ++b) {
+    for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
+    ws_->labels[b] = labels[b];
+  }
+}
+
+const float* ModelImpl::sublayer_input(int layer, int sublayer) const {
+  if (sublayer > 0) return ws_->hidden[layer][sublayer - 1].data();
+  return layer == 0 ? ws_->input.data() : ws_->out[layer - 1].data();
+}
+
+float* ModelImpl::sublayer_output(int layer, int sublayer) {
+  if (sublayer + 1 < static_cast<int>(layers[layer].ops.size())) {
+    return ws_->hidden[layer][sublayer].data();
+  }
+  return ws_->out[layer].data();
+}
+
+double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
+  const KernelTable& kt = kernels();
+  const size_t s = ws_->stride;
+  const bool b1 = s == 1;
+  const int lanes = b1 ? 1 : static_cast<int>(round_up(static_cast<size_t>(ws_->n), kLaneAlign));
+  for (int l = 0; l < static_cast<int>(layers.size()); ++l) {
+    const LayerPlan& layer = layers[l];
+    for (int i = 0; i < static_cast<int>(layer.ops.size()); ++i) {
+      const SublayerOp& op = layer.ops[i];
+      const float* x = sublayer_input(l, i);
+      float* y = sublayer_output(l, i);
+      const float* wi = w + layer.weight_offsets[i];
+      if (b1) {
+        op.forward_b1(kt, wi, x, y, ws_->scratch[0].data());
+      } else {
+        parallel([&](int part, int parts) { op.forward(kt, wi, x, y, lanes, s, part, parts); });
+      }
+    }
+    // Bias and activation, fused, rows split between threads.
+    float* y = ws_->out[l].data();
+    const float* bias = w + layer.bias_offset;
+    const Activation act = layer.activation;
+    const int32_t rows = layer.n_out;
+    auto bias_act = [&](int part, int parts) {
+      const int32_t r0 = static_cast<int32_t>(int64_t{rows} * part / parts);
+      const int32_t r1 = static_cast<int32_t>(int64_t{rows} * (part + 1) / parts);
+      for (int32_t r = r0; r < r1; ++r) {
+        float* yr = y + r * s;
+        const float bv = bias[r];
+        switch (act) {
+          case Activation::kLinear:
+            for (int b = 0; b < lanes; ++b) yr[b] += bv;
+            break;
+          case Activation::kRelu:
+            for (int b = 0; b < lanes; ++b) yr[b] = std::max(yr[b] + bv, 0.0f);
+            break;
+          case Activation::kTanh:
+            for (int b = 0; b < lanes; ++b) yr[b] = std::tanh(yr[b] + bv);
+            break;
+        }
+      }
+    };
+    if (b1) {
+      bias_act(0, 1);
+    } else {
+      parallel(bias_act);
+    }
+  }
+
+  // Softmax cross-entropy per example, in double for the sum.
+  const float* z = ws_->out.back().data();
+  const int32_t classes = layers.back().n_out;
+  float* dz = ws_->grad_a.data();
+  double loss = 0.0;
+  int64_t right = 0;
+  const float inv_n = 1.0f / static_cast<float>(ws_->n);
+  for (int b = 0; b < ws_->n; ++b) {
+    float zmax = z[b];
+    int32_t arg = 0;
+    for (int32_t c = 1; c < classes; ++c) {
+      if (z[c * s + b] > zmax) {
+        zmax = z[c * s + b];
+        arg = c;
+      }
+    }
+    double sum = 0.0;
+    for (int32_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c * s + b] - zmax));
+    const int32_t label = ws_->labels[b];
+    loss += std::log(sum) - static_cast<double>(z[label * s + b] - zmax);
+    right += arg == label ? 1 : 0;
+    if (for_backward) {
+      for (int32_t c = 0; c < classes; ++c) {
+        const double p = std::exp(static_cast<double>(z[c * s + b] - zmax)) / sum;
+        dz[c * s + b] = static_cast<float>(p - (c == label ? 1.0 : 0.0)) * inv_n;
+      }
+    }
+  }
+  if (for_backward) {
+    for (int32_t c = 0; c < classes; ++c) {
+      for (int b = ws_->n; b < lanes; ++b) dz[c * s + b] = 0.0f;
+    }
+  }
+  if (correct != nullptr) *correct += right;
+  return loss;
+}
+
+void ModelImpl::backward(const float* w, float* grad) {
+  const KernelTable& kt = kernels();
+  const size_t s = ws_->stride;
+  const bool b1 = s == 1;
+  const int lanes = b1 ? 1 : static_cast<int>(round_up(static_cast<size_t>(ws_->n), kLaneAlign));
+  const int n = ws_->n;
+  float* g = ws_->grad_a.data();
+  float* other = ws_->grad_b.data();
+  for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
+    const LayerPlan& layer = layers[l];
+    const float* a = ws_->out[l].data();
+    const Activation act = layer.activation;
+    float* gbias = grad + layer.bias_offset;
+    const int32_t rows = layer.n_out;
+    auto act_back = [&](int part, int parts) {
+      const int32_t r0 = static_cast<int32_t>(int64_t{rows} * part / parts);
+      const int32_t r1 = static_cast<int32_t>(int64_t{rows} * (part + 1) / parts);
+      for (int32_t r = r0; r < r1; ++r) {
+        float* gr = g + r * s;
+        const float* ar = a + r * s;
+        if (act == Activation::kRelu) {
+          for (int b = 0; b < lanes; ++b) gr[b] = ar[b] > 0.0f ? gr[b] : 0.0f;
+        } else if (act == Activation::kTanh) {
+          for (int b = 0; b < lanes; ++b) gr[b] *= 1.0f - ar[b] * ar[b];
+        }
+        float sum = 0.0f;
+        for (int b = 0; b < n; ++b) sum += gr[b];
+        gbias[r] = sum;
+      }
+    };
+    if (b1) {
+      act_back(0, 1);
+    } else {
+      parallel(act_back);
+    }
+    for (int i = static_cast<int>(layer.ops.size()) - 1; i >= 0; --i) {
+      const SublayerOp& op = layer.ops[i];
+      const float* x = sublayer_input(l, i);
+      const float* wi = w + layer.weight_offsets[i];
+      float* dw = grad + layer.weight_offsets[i];
+      const bool need_dx = l > 0 || i > 0;
+      float* dx = need_dx ? other : nullptr;
+      const float* gi = g;
+      if (b1) {
+        op.backward_b1(kt, wi, x, gi, dw, dx, ws_->scratch[0].data());
+      } else {
+        parallel([&](int part, int parts) {
+          op.weight_grad(kt, gi, x, dw, n, s, ws_->scratch[part].data(), part, parts);
+          if (dx != nullptr) op.backward_input(kt, wi, gi, dx, lanes, s, part, parts);
+        });
+      }
+      std::swap(g, other);
+    }
+  }
+}
+
+}  // namespace nf::engine

@@ -1,0 +1,111 @@
+// ModelImpl: the planned layers of a Model and its training workspace.
+//
+// Internal to the engine but public for tests and benchmarks, which drive a
+// training step piece by piece. A step is:
+//   prepare(capacity, threads); load_batch(...); forward(w, ...); backward(w, grad)
+// then an optimizer step on the flat vector. prepare() allocates only when
+// the capacity or thread count grows; the other calls never allocate.
+//
+// Batch capacity 1 selects the batch-1 path (stride 1, fused backward, one
+// thread); otherwise activations are feature-major with a stride rounded up
+// to 16 lanes and each operator splits its output rows over the threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/data/dataset.h"
+#include "core/engine/kernels.h"
+#include "core/engine/model.h"
+#include "core/engine/model_spec.h"
+#include "core/engine/optimizer.h"
+#include "core/engine/sublayer_op.h"
+#include "core/engine/thread_pool.h"
+#include "core/fabric/cascade.h"
+
+namespace nf::engine {
+
+struct LayerPlan {
+  int32_t n_in = 0;
+  int32_t n_out = 0;
+  Activation activation = Activation::kLinear;
+  std::vector<SublayerOp> ops;
+  std::vector<int64_t> weight_offsets;  // per sublayer, into the flat vector
+  int64_t bias_offset = 0;
+};
+
+// Rounds a batch capacity to the activation stride (1 stays 1).
+size_t batch_stride(int capacity);
+
+class ModelImpl {
+ public:
+  ModelSpec spec;
+  std::vector<Cascade> cascades;
+  std::vector<LayerPlan> layers;
+  std::vector<float> params;
+  int64_t dense_equivalent = 0;
+  // Tests set this to run one kernel variant; null means active_kernels().
+  const KernelTable* kernel_override = nullptr;
+  // Training state kept between train() calls so that they do not allocate.
+  std::vector<float> grad;
+  std::vector<float> anchor;
+  std::vector<int64_t> order;
+  Optimizer optimizer;
+
+  // Sizes the workspace for batches of up to `capacity` examples and
+  // `threads` threads. Precondition: capacity >= 1, threads >= 1.
+  void prepare(int capacity, int threads);
+  int capacity() const { return ws_->capacity; }
+  size_t stride() const { return ws_->stride; }
+  // Switches between the training workspace (the default) and a separate
+  // one for evaluation, so that alternating train() and evaluate() calls
+  // keep both sized and allocate nothing.
+  void use_eval_workspace(bool eval) { ws_ = eval ? &eval_ws_ : &train_ws_; }
+
+  // Copies examples into the input matrix and their labels. Preconditions:
+  // 1 <= size <= capacity, indices valid, data.dim == input dim.
+  void load_batch(const Dataset& data, std::span<const int64_t> indices);
+  // Same from row-major features (n rows of input_dim floats) and labels.
+  void load_rows(const float* features, const int32_t* labels, int n);
+
+  // Forward pass over the loaded batch. Returns the summed softmax
+  // cross-entropy; adds the number of correct argmax predictions to *correct
+  // when not null. When `for_backward`, leaves d(mean loss)/d(logits) for backward().
+  double forward(const float* w, bool for_backward, int64_t* correct);
+  // Gradient of the mean loss of the last forward() into grad (parameter count).
+  void backward(const float* w, float* grad);
+
+  // Output activations of layer `layer` (feature-major, stride()).
+  const float* layer_output(int layer) const { return ws_->out[layer].data(); }
+  int64_t workspace_bytes(int capacity, int threads) const;
+  int64_t index_bytes() const;
+
+ private:
+  const KernelTable& kernels() const {
+    return kernel_override != nullptr ? *kernel_override : active_kernels();
+  }
+  const float* sublayer_input(int layer, int sublayer) const;
+  float* sublayer_output(int layer, int sublayer);
+  template <typename F>
+  void parallel(F&& fn);
+
+  struct Workspace {
+    int capacity = 0;
+    int threads = 0;
+    size_t stride = 0;
+    int n = 0;  // examples in the loaded batch
+    std::vector<float> input;
+    std::vector<std::vector<std::vector<float>>> hidden;  // [layer][sublayer < depth-1]
+    std::vector<std::vector<float>> out;                   // [layer], after bias and activation
+    std::vector<float> grad_a, grad_b;
+    std::vector<std::vector<float>> scratch;  // per thread
+    std::vector<int32_t> labels;
+    std::unique_ptr<WorkerPool> pool;
+  };
+  Workspace train_ws_, eval_ws_;
+  Workspace* ws_ = &train_ws_;
+};
+
+}  // namespace nf::engine

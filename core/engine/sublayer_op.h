@@ -1,0 +1,95 @@
+// SublayerOp: the operator that runs one sparse sublayer with the microkernels.
+//
+// plan() validates a Sublayer (core/fabric/cascade.h) and builds its tables:
+// for a structured sublayer, the per-block row/column tables and each row's
+// weight offset (the weights stay in canonical CSR order, no repacking); for
+// a generic mask, CSR plus its transpose (CSC with weight positions) so that
+// the input gradient is a gather, never a scatter-add.
+//
+// Work is cut into fixed units (a block, or a range of a big block's rows or
+// columns; a range of CSR rows or columns). A call with (part, parts) runs a
+// contiguous slice of units; every output element is computed by exactly
+// one unit in a fixed order, so results are bit-identical for any `parts`.
+//
+// Matrices are feature-major: feature f of example b at [f * stride + b].
+// The op is immutable after plan() and may be used from several threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/engine/kernels.h"
+#include "core/fabric/cascade.h"
+#include "core/util/status.h"
+
+namespace nf::engine {
+
+class SublayerOp {
+ public:
+  // Errors name the block or row whose structure disagrees with the mask.
+  static Result<SublayerOp> plan(const Sublayer& sublayer);
+
+  int32_t rows() const { return rows_; }
+  int32_t cols() const { return cols_; }
+  int64_t nnz() const { return nnz_; }
+  bool structured() const { return structured_; }
+  // Widest block (structured) or row (CSR): sizes the kernels' scratch.
+  int32_t max_k() const { return max_k_; }
+  int64_t index_bytes() const;
+
+  // y (rows x n) = W x (cols x n).
+  void forward(const KernelTable& kt, const float* w, const float* x, float* y, int n,
+               size_t stride, int part, int parts) const;
+  // dx (cols x n) = W^T dy; columns no weight reads are set to zero.
+  void backward_input(const KernelTable& kt, const float* w, const float* dy, float* dx, int n,
+                      size_t stride, int part, int parts) const;
+  // dw (nnz, canonical order) = (dy x^T) restricted to the mask, summed over
+  // the first n examples. `scratch` holds max_k() * n floats (per thread).
+  void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
+                   size_t stride, float* scratch, int part, int parts) const;
+
+  // Batch 1 (stride 1, one thread). `scratch` holds 2 * max_k() floats.
+  void forward_b1(const KernelTable& kt, const float* w, const float* x, float* y,
+                  float* scratch) const;
+  // dw and, when dx is not null, dx in one sweep over the weights.
+  void backward_b1(const KernelTable& kt, const float* w, const float* x, const float* dy,
+                   float* dw, float* dx, float* scratch) const;
+
+ private:
+  struct BlockRef {
+    int32_t m = 0, k = 0;
+    int64_t row_begin = 0;  // into rows_ and w_off_
+    int64_t col_begin = 0;  // into cols_
+  };
+  struct Unit {
+    int32_t index = 0;  // block (structured) or unused (CSR)
+    int32_t lo = 0, hi = 0;
+  };
+  struct UnitList {
+    std::vector<Unit> units;
+    std::vector<int64_t> cost_prefix;  // size units + 1
+    void add(Unit u, int64_t cost);
+    // The slice [begin, end) of units for `part` of `parts`, balanced by cost.
+    void slice(int part, int parts, size_t* begin, size_t* end) const;
+  };
+
+  int32_t rows_ = 0, cols_ = 0;
+  int64_t nnz_ = 0;
+  bool structured_ = false;
+  int32_t max_k_ = 0;
+
+  // Structured.
+  std::vector<BlockRef> blocks_;
+  std::vector<int32_t> block_rows_, block_cols_;
+  std::vector<int64_t> w_off_;
+  std::vector<int32_t> uncovered_cols_;
+  // CSR and its transpose.
+  std::vector<int32_t> row_ptr_, col_idx_;
+  std::vector<int32_t> col_ptr_, row_idx_, w_pos_;
+
+  UnitList row_units_;  // forward and weight gradient
+  UnitList col_units_;  // input gradient
+};
+
+}  // namespace nf::engine

@@ -1,0 +1,135 @@
+#include "core/engine/trainer.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "core/engine/model_impl.h"
+#include "core/util/rng.h"
+
+namespace nf {
+
+namespace {
+
+Status check_data(const Model& model, const Dataset& data, std::span<const int64_t> indices) {
+  if (data.dim != model.input_dim()) {
+    return invalid_argument("dataset '" + data.name + "' has " + std::to_string(data.dim) +
+                            " features per example, the model expects " +
+                            std::to_string(model.input_dim()));
+  }
+  if (data.num_classes > model.output_dim()) {
+    return invalid_argument("dataset '" + data.name + "' has " +
+                            std::to_string(data.num_classes) + " classes, the model outputs " +
+                            std::to_string(model.output_dim()));
+  }
+  for (int64_t i : indices) {
+    if (i < 0 || i >= data.size) {
+      return invalid_argument("example index " + std::to_string(i) + " is outside dataset '" +
+                              data.name + "' of " + std::to_string(data.size) + " examples");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int64_t> indices,
+                         const TrainConfig& config, std::span<const float> prox_anchor) {
+  const auto start = std::chrono::steady_clock::now();
+  NF_RETURN_IF_ERROR(check_data(model, data, indices));
+  if (config.epochs < 0) {
+    return invalid_argument("epochs " + std::to_string(config.epochs) + " must be >= 0");
+  }
+  if (config.batch_size < 1 || config.batch_size > (1 << 16)) {
+    return invalid_argument("batch size " + std::to_string(config.batch_size) +
+                            " must be in [1, 65536]");
+  }
+  if (config.threads < 1 || config.threads > 256) {
+    return invalid_argument("threads " + std::to_string(config.threads) +
+                            " must be in [1, 256]");
+  }
+  if (!(config.learning_rate >= 0.0f) || !std::isfinite(config.learning_rate)) {
+    return invalid_argument("learning rate " + std::to_string(config.learning_rate) +
+                            " must be finite and >= 0");
+  }
+  if (config.prox_mu < 0.0f || config.clip_norm < 0.0f || config.weight_decay < 0.0f) {
+    return invalid_argument("prox_mu, clip_norm and weight_decay must be >= 0");
+  }
+  const int64_t count = model.parameter_count();
+  if (!prox_anchor.empty() && static_cast<int64_t>(prox_anchor.size()) != count) {
+    return invalid_argument("prox anchor has " + std::to_string(prox_anchor.size()) +
+                            " values, the model has " + std::to_string(count));
+  }
+
+  engine::ModelImpl& m = model.impl();
+  m.prepare(config.batch_size, config.threads);
+  m.grad.resize(static_cast<size_t>(count));
+  OptimizerConfig oc;
+  oc.kind = config.optimizer;
+  oc.learning_rate = config.learning_rate;
+  oc.momentum = config.momentum;
+  oc.weight_decay = config.weight_decay;
+  oc.clip_norm = config.clip_norm;
+  oc.prox_mu = config.prox_mu;
+  m.optimizer.reset(oc, count);
+  std::span<const float> anchor;
+  if (config.prox_mu > 0.0f) {
+    if (prox_anchor.empty()) {
+      m.anchor.assign(m.params.begin(), m.params.end());
+      anchor = m.anchor;
+    } else {
+      anchor = prox_anchor;
+    }
+  }
+  m.order.assign(indices.begin(), indices.end());
+
+  Rng rng(config.seed);
+  TrainStats stats;
+  double loss_sum = 0.0;
+  const auto n_total = static_cast<int64_t>(m.order.size());
+  for (int epoch = 0; epoch < config.epochs; ++epoch) {
+    rng.shuffle(std::span<int64_t>(m.order));
+    for (int64_t b0 = 0; b0 < n_total; b0 += config.batch_size) {
+      const int64_t n = std::min<int64_t>(config.batch_size, n_total - b0);
+      m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
+      loss_sum += m.forward(m.params.data(), true, nullptr);
+      m.backward(m.params.data(), m.grad.data());
+      m.optimizer.step(m.params, m.grad, anchor);
+      stats.examples += n;
+    }
+  }
+  stats.mean_loss = stats.examples > 0 ? loss_sum / static_cast<double>(stats.examples) : 0.0;
+  stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices) {
+  constexpr int kBatch = 256;
+  assert(data.dim == model.input_dim());
+  engine::ModelImpl& m = model.impl();
+  m.use_eval_workspace(true);
+  m.prepare(kBatch, 1);
+  EvalStats stats;
+  double loss = 0.0;
+  int64_t correct = 0;
+  const int64_t total = indices.empty() ? data.size : static_cast<int64_t>(indices.size());
+  int64_t batch[kBatch];
+  for (int64_t b0 = 0; b0 < total; b0 += kBatch) {
+    const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
+    for (int i = 0; i < n; ++i) batch[i] = indices.empty() ? b0 + i : indices[b0 + i];
+    m.load_batch(data, std::span<const int64_t>(batch, static_cast<size_t>(n)));
+    loss += m.forward(m.params.data(), false, &correct);
+  }
+  m.use_eval_workspace(false);
+  stats.examples = total;
+  if (total > 0) {
+    stats.loss = loss / static_cast<double>(total);
+    stats.accuracy = static_cast<double>(correct) / static_cast<double>(total);
+  }
+  return stats;
+}
+
+}  // namespace nf

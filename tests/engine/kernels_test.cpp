@@ -1,0 +1,291 @@
+// Every SIMD kernel against the scalar reference (and the reference against
+// a plain double computation) at odd sizes, tile edges, empty rows and batch 1.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/engine/kernels.h"
+#include "core/util/rng.h"
+
+namespace nf::engine {
+namespace {
+
+std::vector<const KernelTable*> simd_variants() {
+  std::vector<const KernelTable*> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    if (const KernelTable* t = kernels_for(isa)) out.push_back(t);
+  }
+  return out;
+}
+
+std::vector<float> random_vec(size_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (float& f : v) f = 2.0f * rng.uniform01() - 1.0f;
+  return v;
+}
+
+void check_close(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!(std::fabs(a[i] - b[i]) <= 1e-4f * (1.0f + std::fabs(b[i])))) {
+      FAIL(what << ": element " << i << " is " << a[i] << ", reference " << b[i]);
+    }
+  }
+}
+
+// A block of an n_rows x n_cols sublayer: rows and columns strided so that
+// the tables matter, weights stored row-wise at w_off with a gap between rows.
+struct BlockCase {
+  int m, k;
+  std::vector<int32_t> rows, cols;
+  std::vector<int64_t> w_off;
+  std::vector<float> w;
+  int32_t n_rows, n_cols;
+};
+
+BlockCase make_block(int m, int k, uint64_t seed) {
+  BlockCase c;
+  c.m = m;
+  c.k = k;
+  c.n_rows = 2 * m + 1;
+  c.n_cols = 3 * k + 2;
+  for (int i = 0; i < m; ++i) c.rows.push_back(2 * (m - 1 - i) + 1);  // any order works
+  for (int j = 0; j < k; ++j) c.cols.push_back(3 * j + 1);
+  for (int i = 0; i < m; ++i) c.w_off.push_back(static_cast<int64_t>(i) * (k + 3));
+  c.w = random_vec(static_cast<size_t>(m) * (k + 3) + 1, seed);
+  return c;
+}
+
+const int kSizes[] = {1, 2, 3, 5, 7, 13, 17, 29};
+const int kBatches[] = {1, 3, 8, 15, 16, 17, 33, 64};
+
+TEST_CASE("scalar block kernels agree with a double-precision reference") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int m : {1, 7}) {
+    for (int k : {3, 17}) {
+      for (int n : {1, 5, 16}) {
+        BlockCase c = make_block(m, k, 11);
+        const size_t stride = n + 2;
+        auto x = random_vec(c.n_cols * stride, 1);
+        std::vector<float> y(c.n_rows * stride, 0.0f);
+        s.block_forward(m, k, n, c.w.data(), c.w_off.data(), x.data(), c.cols.data(), stride,
+                        y.data(), c.rows.data(), stride);
+        for (int i = 0; i < m; ++i) {
+          for (int b = 0; b < n; ++b) {
+            double ref = 0.0;
+            for (int j = 0; j < k; ++j) {
+              ref += static_cast<double>(c.w[c.w_off[i] + j]) * x[c.cols[j] * stride + b];
+            }
+            CHECK(y[c.rows[i] * stride + b] == doctest::Approx(ref).epsilon(1e-5));
+          }
+        }
+        // Weight gradient through the transpose.
+        auto dy = random_vec(c.n_rows * stride, 2);
+        std::vector<float> xt(static_cast<size_t>(k) * n), dw(c.w.size(), 0.0f);
+        s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
+        s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+                            c.w_off.data());
+        for (int i = 0; i < m; ++i) {
+          for (int j = 0; j < k; ++j) {
+            double ref = 0.0;
+            for (int b = 0; b < n; ++b) {
+              ref += static_cast<double>(dy[c.rows[i] * stride + b]) * x[c.cols[j] * stride + b];
+            }
+            CHECK(dw[c.w_off[i] + j] == doctest::Approx(ref).epsilon(1e-5));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("SIMD block kernels match the scalar reference") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (const KernelTable* t : simd_variants()) {
+    CAPTURE(t->name);
+    for (int m : kSizes) {
+      for (int k : kSizes) {
+        BlockCase c = make_block(m, k, m * 100 + k);
+        for (int n : kBatches) {
+          CAPTURE(m);
+          CAPTURE(k);
+          CAPTURE(n);
+          const size_t stride = n + 5;
+          auto x = random_vec(c.n_cols * stride, 7);
+          auto dy = random_vec(c.n_rows * stride, 8);
+          // Forward.
+          std::vector<float> y_ref(c.n_rows * stride, 9.0f), y(c.n_rows * stride, 9.0f);
+          s.block_forward(m, k, n, c.w.data(), c.w_off.data(), x.data(), c.cols.data(), stride,
+                          y_ref.data(), c.rows.data(), stride);
+          t->block_forward(m, k, n, c.w.data(), c.w_off.data(), x.data(), c.cols.data(), stride,
+                           y.data(), c.rows.data(), stride);
+          check_close(y, y_ref, "block_forward");
+          // Input gradient.
+          std::vector<float> dx_ref(c.n_cols * stride, 9.0f), dx(c.n_cols * stride, 9.0f);
+          s.block_backward_input(m, k, n, c.w.data(), c.w_off.data(), dy.data(), c.rows.data(),
+                                 stride, dx_ref.data(), c.cols.data(), stride);
+          t->block_backward_input(m, k, n, c.w.data(), c.w_off.data(), dy.data(), c.rows.data(),
+                                  stride, dx.data(), c.cols.data(), stride);
+          check_close(dx, dx_ref, "block_backward_input");
+          // Weight gradient.
+          std::vector<float> xt_ref(static_cast<size_t>(k) * n), xt(xt_ref.size());
+          s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt_ref.data());
+          t->gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
+          CHECK(xt == xt_ref);
+          std::vector<float> dw_ref(c.w.size(), 9.0f), dw(c.w.size(), 9.0f);
+          s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt_ref.data(),
+                              dw_ref.data(), c.w_off.data());
+          t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+                               c.w_off.data());
+          check_close(dw, dw_ref, "block_weight_grad");
+        }
+        // Batch 1, gathered columns and contiguous columns.
+        for (bool contiguous : {false, true}) {
+          BlockCase b = c;
+          if (contiguous) {
+            for (int j = 0; j < k; ++j) b.cols[j] = j + 2;
+          }
+          auto x = random_vec(b.n_cols, 3);
+          auto dy = random_vec(b.n_rows, 4);
+          std::vector<float> scratch(2 * k + 16);
+          std::vector<float> y_ref(b.n_rows, 9.0f), y(b.n_rows, 9.0f);
+          s.block_forward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(),
+                             y_ref.data(), b.rows.data(), scratch.data());
+          t->block_forward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(), y.data(),
+                              b.rows.data(), scratch.data());
+          check_close(y, y_ref, "block_forward_b1");
+          std::vector<float> dw_ref(b.w.size(), 9.0f), dw(b.w.size(), 9.0f);
+          std::vector<float> dx_ref(b.n_cols, 9.0f), dx(b.n_cols, 9.0f);
+          s.block_backward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(), dy.data(),
+                              b.rows.data(), dw_ref.data(), dx_ref.data(), scratch.data());
+          t->block_backward_b1(m, k, b.w.data(), b.w_off.data(), x.data(), b.cols.data(),
+                               dy.data(), b.rows.data(), dw.data(), dx.data(), scratch.data());
+          check_close(dw, dw_ref, "block_backward_b1 dw");
+          check_close(dx, dx_ref, "block_backward_b1 dx");
+          // The batch-1 path agrees with the batched kernels at n = 1.
+          std::vector<float> y_batched(b.n_rows, 9.0f);
+          s.block_forward(m, k, 1, b.w.data(), b.w_off.data(), x.data(), b.cols.data(), 1,
+                          y_batched.data(), b.rows.data(), 1);
+          check_close(y_ref, y_batched, "block_forward_b1 vs block_forward");
+        }
+      }
+    }
+  }
+}
+
+struct CsrCase {
+  int32_t rows, cols;
+  std::vector<int32_t> row_ptr, col_idx, col_ptr, row_idx, w_pos;
+  std::vector<float> w;
+};
+
+CsrCase make_csr(int32_t rows, int32_t cols, uint64_t seed) {
+  CsrCase c;
+  c.rows = rows;
+  c.cols = cols;
+  Rng rng(seed);
+  c.row_ptr.push_back(0);
+  for (int32_t r = 0; r < rows; ++r) {
+    if (r % 5 != 2) {  // every fifth row empty
+      const auto fan = static_cast<int64_t>(1 + rng.uniform(static_cast<uint64_t>(cols)));
+      for (int64_t col : rng.sample_sorted(cols, fan)) c.col_idx.push_back(static_cast<int32_t>(col));
+    }
+    c.row_ptr.push_back(static_cast<int32_t>(c.col_idx.size()));
+  }
+  c.col_ptr.assign(cols + 1, 0);
+  for (int32_t col : c.col_idx) ++c.col_ptr[col + 1];
+  for (int32_t j = 0; j < cols; ++j) c.col_ptr[j + 1] += c.col_ptr[j];
+  c.row_idx.resize(c.col_idx.size());
+  c.w_pos.resize(c.col_idx.size());
+  std::vector<int32_t> fill(c.col_ptr.begin(), c.col_ptr.end() - 1);
+  for (int32_t r = 0; r < rows; ++r) {
+    for (int32_t p = c.row_ptr[r]; p < c.row_ptr[r + 1]; ++p) {
+      const int32_t q = fill[c.col_idx[p]]++;
+      c.row_idx[q] = r;
+      c.w_pos[q] = p;
+    }
+  }
+  c.w = random_vec(c.col_idx.size(), seed + 1);
+  return c;
+}
+
+TEST_CASE("CSR kernels: scalar against double, SIMD against scalar") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int32_t rows : {1, 6, 19}) {
+    for (int32_t cols : {1, 4, 23}) {
+      CsrCase c = make_csr(rows, cols, rows * 31 + cols);
+      for (int n : kBatches) {
+        CAPTURE(rows);
+        CAPTURE(cols);
+        CAPTURE(n);
+        const size_t stride = n == 1 ? 1 : n + 3;
+        auto x = random_vec(cols * stride, 5);
+        auto dy = random_vec(rows * stride, 6);
+        std::vector<float> y_ref(rows * stride, 0.0f), dx_ref(cols * stride, 0.0f);
+        std::vector<float> dw_ref(c.w.size(), 0.0f);
+        s.csr_forward(0, rows, n, c.row_ptr.data(), c.col_idx.data(), c.w.data(), x.data(), stride,
+                      y_ref.data(), stride);
+        s.csr_backward_input(0, cols, n, c.col_ptr.data(), c.row_idx.data(), c.w_pos.data(),
+                             c.w.data(), dy.data(), stride, dx_ref.data(), stride);
+        s.csr_weight_grad(0, rows, n, c.row_ptr.data(), c.col_idx.data(), dy.data(), stride,
+                          x.data(), stride, dw_ref.data());
+        for (int32_t r = 0; r < rows; ++r) {
+          for (int b = 0; b < n; ++b) {
+            double ref = 0.0;
+            for (int32_t p = c.row_ptr[r]; p < c.row_ptr[r + 1]; ++p) {
+              ref += static_cast<double>(c.w[p]) * x[c.col_idx[p] * stride + b];
+            }
+            CHECK(y_ref[r * stride + b] == doctest::Approx(ref).epsilon(1e-5));
+          }
+          for (int32_t p = c.row_ptr[r]; p < c.row_ptr[r + 1]; ++p) {
+            double ref = 0.0;
+            for (int b = 0; b < n; ++b) {
+              ref += static_cast<double>(dy[r * stride + b]) * x[c.col_idx[p] * stride + b];
+            }
+            CHECK(dw_ref[p] == doctest::Approx(ref).epsilon(1e-5));
+          }
+        }
+        for (int32_t j = 0; j < cols; ++j) {
+          for (int b = 0; b < n; ++b) {
+            double ref = 0.0;
+            for (int32_t r = 0; r < rows; ++r) {
+              for (int32_t p = c.row_ptr[r]; p < c.row_ptr[r + 1]; ++p) {
+                if (c.col_idx[p] == j) ref += static_cast<double>(c.w[p]) * dy[r * stride + b];
+              }
+            }
+            CHECK(dx_ref[j * stride + b] == doctest::Approx(ref).epsilon(1e-5));
+          }
+        }
+        for (const KernelTable* t : simd_variants()) {
+          CAPTURE(t->name);
+          std::vector<float> y(rows * stride, 0.0f), dx(cols * stride, 0.0f), dw(c.w.size(), 0.0f);
+          t->csr_forward(0, rows, n, c.row_ptr.data(), c.col_idx.data(), c.w.data(), x.data(),
+                         stride, y.data(), stride);
+          t->csr_backward_input(0, cols, n, c.col_ptr.data(), c.row_idx.data(), c.w_pos.data(),
+                                c.w.data(), dy.data(), stride, dx.data(), stride);
+          t->csr_weight_grad(0, rows, n, c.row_ptr.data(), c.col_idx.data(), dy.data(), stride,
+                             x.data(), stride, dw.data());
+          check_close(y, y_ref, "csr_forward");
+          check_close(dx, dx_ref, "csr_backward_input");
+          check_close(dw, dw_ref, "csr_weight_grad");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("dispatch: forcing the scalar path and naming variants") {
+  CHECK(isa_name(Isa::kAvx512) == "avx512");
+  force_scalar(true);
+  CHECK(std::string_view(active_kernels().name) == "scalar");
+  force_scalar(false);
+  const KernelTable& best = active_kernels();
+  const bool has_forward = best.block_forward != nullptr;
+  CHECK(has_forward);
+  CHECK(kernels_for(Isa::kScalar) == scalar_kernel_table());
+}
+
+}  // namespace
+}  // namespace nf::engine
