@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "nf 0.1.0");
   int exit_code = 0;
   (void)exit_code;
+  nf::cli::add_train_command(app, &exit_code);
+  nf::cli::add_topo_search_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
