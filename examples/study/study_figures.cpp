@@ -116,7 +116,9 @@ Status write_study_outputs(const std::vector<RunRecord>& records, const std::str
         {"weight_fraction (baseline)", [](const RunRecord& r) { return r.weight_fraction; }},
     };
     std::set<double> budgets;
-    for (const RunRecord* r : budget_rows) budgets.insert(r->budget);
+    for (const RunRecord* r : budget_rows) {
+      if (r->fabric != "dense") budgets.insert(r->budget);
+    }
     md +=
         "## Data-free scores against trained accuracy (experiment 4)\n\n"
         "Spearman rank correlation with test accuracy over all sparse runs of experiment 1 "
@@ -178,7 +180,8 @@ Status write_study_outputs(const std::vector<RunRecord>& records, const std::str
         "## Sparse-aware against dense-shape initialization (experiment 2)\n\n"
         "| fabric | init | depth | accuracy % | ± |\n|---|---|---|---|---|\n";
     for (const auto& [key, by_depth] : cells) {
-      Series s{key.first + ", " + key.second + " init", SeriesStyle::kLine, {}};
+      Series s{key.first + (key.second == "dense" ? ", dense-shape init" : ", sparse-aware init"),
+               SeriesStyle::kLine, {}};
       for (const auto& [depth, accs] : by_depth) {
         s.points.push_back({static_cast<double>(depth), mean(accs), sample_stddev(accs)});
         md += "| " + key.first + " | " + key.second + " | " + std::to_string(depth) + " | " +

@@ -59,8 +59,11 @@ bool to_double(const std::string& s, double* v) {
 }  // namespace
 
 std::string RunRecord::key() const {
-  return experiment + "/" + fabric + "/" + num(budget) + "/" + init + "/" + std::to_string(depth) +
-         "/" + std::to_string(batch) + "/" + std::to_string(seed);
+  // Depth is chosen by the experiment only in "init_depth"; elsewhere it is
+  // measured after the run, so it cannot be part of the plan's key.
+  const int planned_depth = experiment == "init_depth" ? depth : 0;
+  return experiment + "/" + fabric + "/" + num(budget) + "/" + init + "/" +
+         std::to_string(planned_depth) + "/" + std::to_string(batch) + "/" + std::to_string(seed);
 }
 
 std::string records_to_csv(const std::vector<RunRecord>& records) {

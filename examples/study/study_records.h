@@ -35,7 +35,8 @@ struct RunRecord {
   double data_free_fitness = 0;
   std::string spec;  // canonical model spec
 
-  // Identifies a run for resuming: experiment, fabric, budget, init, depth, batch, seed.
+  // Identifies a run for resuming: experiment, fabric, budget, init, depth
+  // (init_depth only), batch, seed.
   std::string key() const;
 };
 

@@ -153,7 +153,12 @@ std::string render_svg_plot(const PlotOptions& options, const std::vector<Series
   const Axis ay = make_axis(y_lo, y_hi, false);
 
   const int w = options.width, h = options.height;
-  const double left = 72, right = 190, top = 40, bottom = 58;
+  // The legend sits right of the plot: room for its longest label (about 7
+  // pixels a character at 12 px).
+  size_t longest = 0;
+  for (const Series& se : series) longest = std::max(longest, se.label.size());
+  const double left = 72, top = 40, bottom = 58;
+  const double right = longest == 0 ? 24.0 : 48.0 + 7.0 * static_cast<double>(longest);
   const double pw = w - left - right, ph = h - top - bottom;
   auto px = [&](double x) {
     const double u = options.log_x ? std::log10(x) : x;
