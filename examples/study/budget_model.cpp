@@ -43,6 +43,11 @@ Result<BudgetModel> budget_mlp(const FabricSpec& hidden, double fraction, InitRu
     n_in = n_out;
   }
   NF_ASSIGN_OR_RETURN(out.weights, spec_weights(out.spec));
+  const double hidden_target =
+      static_cast<double>(params_for_density(fraction, kInputDim, kHidden1) +
+                          params_for_density(fraction, kHidden1, kHidden2));
+  const double hidden_weights = static_cast<double>(out.weights - int64_t{kHidden2} * kClasses);
+  out.hidden_relative_error = (hidden_weights - hidden_target) / hidden_target;
   out.weight_fraction = static_cast<double>(out.weights) / static_cast<double>(kDenseWeights);
   return out;
 }

@@ -29,7 +29,9 @@ struct BudgetModel {
   int64_t weights = 0;           // stored weights of every layer, biases excluded
   double weight_fraction = 0;    // weights / kDenseWeights
   bool within_tolerance = true;  // both hidden layers within the solver's 5%
-  std::string note;              // the solver's notes, when a layer misses
+  // (hidden-layer weights - their target) / target, both hidden layers together.
+  double hidden_relative_error = 0;
+  std::string note;  // the solver's notes, when a layer misses
 };
 
 // `hidden` gives the kind and any fixed parameters (e.g. depth) of both hidden

@@ -181,7 +181,8 @@ Status write_study_outputs(const std::vector<RunRecord>& records, const std::str
         "| fabric | init | depth | accuracy % | ± |\n|---|---|---|---|---|\n";
     for (const auto& [key, by_depth] : cells) {
       Series s{key.first + (key.second == "dense" ? ", dense-shape init" : ", sparse-aware init"),
-               SeriesStyle::kLine, {}};
+               SeriesStyle::kLine,
+               {}};
       for (const auto& [depth, accs] : by_depth) {
         s.points.push_back({static_cast<double>(depth), mean(accs), sample_stddev(accs)});
         md += "| " + key.first + " | " + key.second + " | " + std::to_string(depth) + " | " +
