@@ -11,10 +11,11 @@ namespace nf::study {
 
 namespace {
 
-// Colour-blind-safe palette (Okabe-Ito plus greys), cycled per series.
+// Okabe-Ito colours (without its yellow, unreadable on white) then a few
+// more, cycled per series.
 constexpr const char* kColours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                    "#E69F00", "#56B4E9", "#000000", "#F0E442",
-                                    "#999999", "#8C564B", "#6A3D9A", "#B15928"};
+                                    "#E69F00", "#56B4E9", "#000000", "#6A3D9A",
+                                    "#999999", "#8C564B", "#B15928", "#17BECF"};
 constexpr int kNumColours = sizeof(kColours) / sizeof(kColours[0]);
 
 std::string fmt(double v) {
