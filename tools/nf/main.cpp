@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   nf::cli::add_topo_command(app, &exit_code);
   nf::cli::add_certs_command(app, &exit_code);
+  nf::cli::add_train_command(app, &exit_code);
+  nf::cli::add_topo_search_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

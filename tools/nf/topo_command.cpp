@@ -259,8 +259,7 @@ int describe(const DescribeOptions& o) {
 }  // namespace
 
 void add_topo_command(CLI::App& app, int* exit_code) {
-  CLI::App* topo = app.add_subcommand("topo", "Sparse topologies (fabrics): describe and draw");
-  topo->require_subcommand(1);
+  CLI::App* topo = topo_group(app);
   auto options = std::make_shared<DescribeOptions>();
   CLI::App* describe_cmd = topo->add_subcommand(
       "describe",
