@@ -207,8 +207,10 @@ int main(int argc, char** argv) {
     double fraction;
   };
   const std::vector<ModelCase> cases = {
-      {"dense", nf::FabricKind::kDense, 1.0},      {"clos-20", nf::FabricKind::kClos, 0.2},
-      {"clos-10", nf::FabricKind::kClos, 0.1},     {"clos-5", nf::FabricKind::kClos, 0.05},
+      {"dense", nf::FabricKind::kDense, 1.0},
+      {"clos-20", nf::FabricKind::kClos, 0.2},
+      {"clos-10", nf::FabricKind::kClos, 0.1},
+      {"clos-5", nf::FabricKind::kClos, 0.05},
       {"butterfly-20", nf::FabricKind::kButterfly, 0.2},
       {"butterfly-10", nf::FabricKind::kButterfly, 0.1},
       {"butterfly-5", nf::FabricKind::kButterfly, 0.05},
@@ -328,8 +330,8 @@ int main(int argc, char** argv) {
           "%s\n    {\"model\": \"%s\", \"batch\": %d, \"weight_fraction\": %.4f, "
           "\"samples_per_s\": %.1f, \"gflops\": %.2f, \"vs_dense\": %.3f, \"vs_xnnpack\": %.3f, "
           "\"layer1_gflops\": %.2f, \"layer1_vs_xnnpack\": %.3f}",
-          i ? "," : "", r.model.c_str(), r.batch, r.fraction, r.samples_per_s, r.gflops,
-          r.vs_dense, r.vs_xnnpack, r.layer1_gflops, r.layer1_vs_xnnpack);
+          i ? "," : "", r.model.c_str(), r.batch, r.fraction, r.samples_per_s, r.gflops, r.vs_dense,
+          r.vs_xnnpack, r.layer1_gflops, r.layer1_vs_xnnpack);
     }
     std::printf("\n  ],\n  \"ratios\": [");
     for (size_t i = 0; i < extras.size(); ++i) {
