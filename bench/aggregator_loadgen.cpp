@@ -92,20 +92,29 @@ int main(int argc, char** argv) {
           LinkOptions link;
           link.connect_timeout = std::chrono::seconds(60);
           Result<std::unique_ptr<Connection>> c = unavailable("not connected");
-          if (insecure) {
-            c = co_await connect_tcp(io.get_executor(), hp->first, hp->second, link);
-          } else {
-#ifdef NF_LOADGEN_HAS_TLS
-            auto ctx = make_tls_context(TlsRole::kClient, TlsFiles{ca, cert_dir + "/" + id + ".crt",
-                                                                   cert_dir + "/" + id + ".key"});
-            if (!ctx.is_ok()) {
-              c = ctx.status();
-            } else {
-              c = co_await connect_tls(io.get_executor(), hp->first, hp->second, *ctx, link);
+          // The aggregator may still be starting: retry refused connections for a while.
+          for (int attempt = 0; attempt < 100; ++attempt) {
+            if (attempt > 0) {
+              asio::steady_timer retry(io, std::chrono::milliseconds(200));
+              co_await retry.async_wait(asio::use_awaitable);
             }
+            if (insecure) {
+              c = co_await connect_tcp(io.get_executor(), hp->first, hp->second, link);
+            } else {
+#ifdef NF_LOADGEN_HAS_TLS
+              auto ctx = make_tls_context(
+                  TlsRole::kClient,
+                  TlsFiles{ca, cert_dir + "/" + id + ".crt", cert_dir + "/" + id + ".key"});
+              if (!ctx.is_ok()) {
+                c = ctx.status();
+              } else {
+                c = co_await connect_tls(io.get_executor(), hp->first, hp->second, *ctx, link);
+              }
 #else
-            c = failed_precondition("built without TLS");
+              c = failed_precondition("built without TLS");
 #endif
+            }
+            if (c.is_ok() || c.status().code() != StatusCode::kUnavailable) break;
           }
           if (!c.is_ok()) {
             if (connect_failures++ == 0) first_error = c.status().to_string();
