@@ -18,7 +18,16 @@ endif()
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(nf_asio INTERFACE)
 target_include_directories(nf_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
-target_compile_definitions(nf_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+# ASIO_DISABLE_STD_ALIGNED_ALLOC: Asio picks aligned_alloc or operator new
+# depending on whether a libstdc++ header came before its own, so two files
+# could free each other's memory the wrong way (ASan: alloc-dealloc-mismatch).
+target_compile_definitions(nf_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED
+                                             ASIO_DISABLE_STD_ALIGNED_ALLOC)
+# Asio 1.22 looks for clang's coroutines in libc++'s <experimental/coroutine>
+# only; with libstdc++ clang 14 has C++20 <coroutine>, so say so.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  target_compile_definitions(nf_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+endif()
 target_link_libraries(nf_asio INTERFACE Threads::Threads)
 add_library(nf::asio ALIAS nf_asio)
 
