@@ -21,10 +21,9 @@
 
 #include "../tests/aggregator/test_agent.h"
 #include "transports/tcp.h"
-#if __has_include("transports/tls.h")
 #include "transports/tls.h"
+#include "transports/tls/certificates.h"
 #define NF_LOADGEN_HAS_TLS 1
-#endif
 
 using namespace nf;
 using nf::aggregator::testing::AgentStats;
@@ -50,7 +49,44 @@ int main(int argc, char** argv) {
   app.add_option("--tasks", tasks, "updates per session before closing (0: until closed)");
   app.add_option("--connect-rate", connect_rate, "new sessions per second")->capture_default_str();
   app.add_option("--target", target, "value every parameter moves towards")->capture_default_str();
+  std::string make_certs;
+  app.add_option("--make-certs", make_certs,
+                 "write ca.crt/.key, server.crt/.key (localhost, 127.0.0.1) and --sessions "
+                 "device certificates <prefix><index>.crt/.key into this directory, then exit");
   CLI11_PARSE(app, argc, argv);
+
+  if (!make_certs.empty()) {
+    CertificateRequest ca_req;
+    ca_req.common_name = "nf-load-ca";
+    ca_req.is_ca = true;
+    auto ca_pair = make_ca_certificate(ca_req);
+    if (!ca_pair.is_ok()) {
+      std::fprintf(stderr, "aggregator_loadgen: %s\n", ca_pair.status().to_string().c_str());
+      return 1;
+    }
+    Status st = write_pem_pair(*ca_pair, make_certs + "/ca.crt", make_certs + "/ca.key");
+    CertificateRequest server_req;
+    server_req.common_name = "localhost";
+    server_req.dns_names = {"localhost"};
+    server_req.ip_addresses = {"127.0.0.1"};
+    auto server_pair = make_signed_certificate(server_req, *ca_pair);
+    if (st.is_ok() && server_pair.is_ok()) {
+      st = write_pem_pair(*server_pair, make_certs + "/server.crt", make_certs + "/server.key");
+    }
+    for (int i = 0; st.is_ok() && i < sessions; ++i) {
+      CertificateRequest req;
+      req.common_name = prefix + std::to_string(first_index + i);
+      auto pair = make_signed_certificate(req, *ca_pair);
+      st = pair.is_ok() ? write_pem_pair(*pair, make_certs + "/" + req.common_name + ".crt",
+                                         make_certs + "/" + req.common_name + ".key")
+                        : pair.status();
+    }
+    if (!st.is_ok()) {
+      std::fprintf(stderr, "aggregator_loadgen: %s\n", st.to_string().c_str());
+      return 1;
+    }
+    return 0;
+  }
 
   const std::map<std::string, Behavior> behaviors = {
       {"good", Behavior::kGood},         {"nan", Behavior::kNan},
