@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
     CertificateRequest ca_req;
     ca_req.common_name = "nf-load-ca";
     ca_req.is_ca = true;
-    auto ca_pair = make_ca_certificate(ca_req);
+    // An existing CA in the directory is reused, so several prefixes share it.
+    auto ca_pair = read_pem_pair(make_certs + "/ca.crt", make_certs + "/ca.key");
+    if (!ca_pair.is_ok()) ca_pair = make_ca_certificate(ca_req);
     if (!ca_pair.is_ok()) {
       std::fprintf(stderr, "aggregator_loadgen: %s\n", ca_pair.status().to_string().c_str());
       return 1;
