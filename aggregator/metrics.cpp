@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <iomanip>
 #include <sstream>
 
 namespace nf::aggregator {
@@ -70,7 +71,8 @@ std::string to_json_line(const RoundMetrics& m) {
     << ",\"bytes_in\":" << m.bytes_in << ",\"bytes_out\":" << m.bytes_out
     << ",\"round_seconds\":" << num(m.round_seconds)
     << ",\"aggregate_seconds\":" << num(m.aggregate_seconds)
-    << ",\"eval_seconds\":" << num(m.eval_seconds) << ",\"time\":" << num(m.unix_time) << "}";
+    << ",\"eval_seconds\":" << num(m.eval_seconds) << ",\"time\":" << std::fixed
+    << std::setprecision(3) << m.unix_time << "}";
   return o.str();
 }
 

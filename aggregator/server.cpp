@@ -143,7 +143,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::steady_timer round_wake;
   bool stopping = false;
   std::string state = "starting";
-  uint64_t next_task_id = 1;
+  // Task ids differ across restarts too: an agent that recorded "round R task T
+  // sent" before the aggregator died must not see the same (R, T) again.
+  uint64_t next_task_id = static_cast<uint64_t>(unix_now() * 1e6);
   std::vector<float> scratch;  // one decoded update at a time
 
   void say(const std::string& line) {
@@ -475,7 +477,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       counters.updates_accepted += 1;
     };
     auto reject = [&](const std::string& id, const Status& why) {
-      record_failure(m, id, "rejected: " + why.message());
+      // core/fl says "update from client 'x' rejected: <why>": keep only <why>.
+      std::string reason = why.message();
+      const auto cut = reason.find(" rejected: ");
+      if (cut != std::string::npos) reason = reason.substr(cut + 11);
+      record_failure(m, id, "rejected: " + reason);
       counters.updates_rejected += 1;
       say("round " + std::to_string(round) + ": update of " + id + " rejected: " + why.message());
     };

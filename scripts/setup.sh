@@ -19,6 +19,8 @@ packages=(
   dataset-fashion-mnist
   # interoperability peers for the TLS tests, GNU time for footprints
   openssl time
+  # headless browser for the aggregator's live-page test
+  chromium
 )
 if [[ -n "${NF_SETUP_EXTRA:-}" ]]; then
   read -r -a extra <<<"${NF_SETUP_EXTRA}"

@@ -90,7 +90,9 @@ struct Harness {
           }
           auto c = co_await net.connect("aggregator", name);
           if (!c.is_ok()) co_return;
-          co_await testing::run_test_agent(std::move(c).value(), name, b, target, stats);
+          co_await testing::run_test_agent(std::move(c).value(), name, b,
+                                           std::make_shared<const std::vector<float>>(target),
+                                           stats);
         },
         asio::detached);
     return stats;

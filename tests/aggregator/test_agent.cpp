@@ -8,7 +8,8 @@
 namespace nf::aggregator::testing {
 
 asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std::string device_id,
-                                     Behavior behavior, std::vector<float> target,
+                                     Behavior behavior,
+                                     std::shared_ptr<const std::vector<float>> target,
                                      std::shared_ptr<AgentStats> stats, int max_tasks) {
   MessageLink link(std::move(connection));
   Hello hello;
@@ -44,7 +45,7 @@ asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std
     std::vector<float> values(global.size());
     double loss = 0;
     for (size_t i = 0; i < values.size(); ++i) {
-      const float t = i < target.size() ? target[i] : 0.0f;
+      const float t = i < target->size() ? (*target)[i] : 0.0f;
       values[i] = global[i] + 0.5f * (t - global[i]);
       loss += (t - global[i]) * (t - global[i]);
     }

@@ -31,10 +31,12 @@ struct AgentStats {
   std::string error;
 };
 
+// `target` is shared by every session of a process (it may be large).
 // Runs one session on `connection` until the server closes it (or `max_tasks`
 // tasks were answered). `device_id` goes into the hello.
 asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std::string device_id,
-                                     Behavior behavior, std::vector<float> target,
+                                     Behavior behavior,
+                                     std::shared_ptr<const std::vector<float>> target,
                                      std::shared_ptr<AgentStats> stats, int max_tasks = 1 << 30);
 
 }  // namespace nf::aggregator::testing
