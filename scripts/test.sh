@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the formatting check, the unit suites
-# under AddressSanitizer + UndefinedBehaviorSanitizer (Clang 14), then the
-# aarch64 cross build with its unit suites under qemu (scripts/package_arm64.sh,
-# which also makes the nf-agent .deb once nf-agent exists), then the
+# under AddressSanitizer + UndefinedBehaviorSanitizer (Clang 14), 60 s of
+# libFuzzer over frame decoding, then the
+# aarch64 cross build with its unit suites under qemu and the nf-agent arm64
+# .deb (scripts/package_arm64.sh), then the
 # full build (GCC 12, warnings as errors) and every suite through ctest.
 # Ends with ctest's summary; exits non-zero on any failure.
 set -euo pipefail
@@ -20,9 +21,12 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
+echo "== fuzzing frame decoding (libFuzzer, ASan+UBSan) for 60 s"
+scripts/fuzz.sh 60
+
 echo "== cross build (aarch64, g++-12 -Werror): unit suites under qemu-aarch64, nf-agent .deb"
 cross_start=$SECONDS
-NF_PACKAGE_OPTIONAL=1 scripts/package_arm64.sh
+scripts/package_arm64.sh
 ctest --test-dir build/aarch64 -L unit --output-on-failure -j "$jobs"
 echo "== cross stage took $((SECONDS - cross_start)) s"
 
