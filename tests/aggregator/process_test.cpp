@@ -203,7 +203,7 @@ TEST_CASE(
     "an aggregator killed with SIGKILL at random points resumes with no lost or repeated round") {
   const auto dir = temp_dir();
   const int port = free_port();
-  const int rounds = 6;
+  const int rounds = 12;
   std::vector<pid_t> agents;
   for (int i = 0; i < 3; ++i) agents.push_back(start_agent(dir, port, i));
   Rng rng(7);
@@ -212,8 +212,8 @@ TEST_CASE(
     const pid_t agg = spawn(aggregator_args(dir, port, rounds, 3, {"--deadline-seconds", "5"}),
                             dir + "/aggregator.log");
     if (life < 4) {
-      // 0.3 .. 2.3 s: while waiting for agents, training, aggregating or checkpointing.
-      std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng.uniform(2000)));
+      // 0.2 .. 1.2 s: while waiting for agents, training, aggregating or checkpointing.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng.uniform(1000)));
       int status = 0;
       if (::waitpid(agg, &status, WNOHANG) == agg) {
         exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -235,12 +235,15 @@ TEST_CASE(
   // Every round completed exactly once, in order.
   std::vector<int> completed;
   for (const auto& line : lines_of(dir + "/ck/metrics.jsonl")) {
-    if (line.find("\"outcome\":\"completed\"") != std::string::npos) {
+    // A round ends completed or (after its retries) skipped: either way exactly once.
+    if (line.find("\"outcome\":\"completed\"") != std::string::npos ||
+        line.find("\"outcome\":\"skipped\"") != std::string::npos) {
       completed.push_back(static_cast<int>(number_after(line, "round")));
     }
   }
   std::vector<int> expected;
   for (int r = 1; r <= rounds; ++r) expected.push_back(r);
+  INFO("completed rounds in metrics.jsonl: " << completed.size());
   CHECK(completed == expected);
   REQUIRE(latest->checkpoint.history.size() == static_cast<size_t>(rounds));
   for (int r = 0; r < rounds; ++r) CHECK(latest->checkpoint.history[r].round == r + 1);
