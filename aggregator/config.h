@@ -19,8 +19,8 @@ struct AggregatorConfig {
   // [server]
   std::string listen = "127.0.0.1:7443";  // host:port of the device listener
   bool insecure = false;                  // plain TCP; TLS is the default
-  std::string tls_cert = "certs/aggregator.crt";
-  std::string tls_key = "certs/aggregator.key";
+  std::string tls_cert = "certs/server.crt";
+  std::string tls_key = "certs/server.key";
   std::string tls_ca = "certs/ca.crt";
   double heartbeat_seconds = 10.0;
   int64_t max_connections = 4096;

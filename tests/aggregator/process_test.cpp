@@ -1,6 +1,8 @@
 // nf-aggregator as a real process with real agent processes (nf-agent, and
 // aggregator_loadgen for misbehaving agents) on loopback; the live page in
-// headless Chromium. Plain TCP (--insecure) until the TLS transport lands.
+// headless Chromium. Mutual TLS with certificates made by `nf certs`, except
+// for the misbehaving loadgen agents (plain TCP: what is tested there is
+// update validation, not the link).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +31,7 @@ const std::string kBin = NF_BINARY_DIR;
 const std::string kAggregator = kBin + "/aggregator/nf-aggregator";
 const std::string kAgent = kBin + "/device_agent/nf-agent";
 const std::string kLoadgen = kBin + "/bench/aggregator_loadgen";
+const std::string kNf = kBin + "/tools/nf/nf";
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/nf_agg_proc_XXXXXX";
@@ -75,10 +79,26 @@ void kill_all(const std::vector<pid_t>& pids) {
   for (pid_t p : pids) ::waitpid(p, nullptr, 0);
 }
 
+int run(const std::vector<std::string>& args, const std::string& log) {
+  return wait_for(spawn(args, log), 60);
+}
+
+// A CA, the aggregator's certificate and device certificates dev-0..dev-4 in
+// <dir>/certs, made once per directory with the real `nf certs`.
+void make_certs(const std::string& dir) {
+  const std::string certs = dir + "/certs";
+  if (std::filesystem::exists(certs + "/ca.crt")) return;
+  const std::string log = dir + "/certs.log";
+  REQUIRE(run({kNf, "certs", "ca", "--dir", certs}, log) == 0);
+  REQUIRE(run({kNf, "certs", "server", "--dir", certs}, log) == 0);
+  REQUIRE(run({kNf, "certs", "device", "--dir", certs, "dev-0", "dev-1", "dev-2", "dev-3", "dev-4"},
+              log) == 0);
+}
+
+// Mutual TLS unless `extra` asks for --insecure.
 std::vector<std::string> aggregator_args(const std::string& dir, int port, int rounds, int clients,
                                          std::vector<std::string> extra, int http_port = 0) {
   std::vector<std::string> a = {kAggregator,
-                                "--insecure",
                                 "--listen",
                                 "127.0.0.1:" + std::to_string(port),
                                 "--http-listen",
@@ -94,13 +114,25 @@ std::vector<std::string> aggregator_args(const std::string& dir, int port, int r
                                 "--examples",
                                 "1000",
                                 "--json"};
+  if (std::find(extra.begin(), extra.end(), "--insecure") == extra.end()) {
+    make_certs(dir);
+    a.insert(a.end(), {"--tls-cert", dir + "/certs/server.crt", "--tls-key",
+                       dir + "/certs/server.key", "--tls-ca", dir + "/certs/ca.crt"});
+  }
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
 
 pid_t start_agent(const std::string& dir, int port, int index) {
+  make_certs(dir);
+  const std::string name = "dev-" + std::to_string(index);
   return spawn({kAgent,
-                "--insecure",
+                "--cert",
+                dir + "/certs/" + name + ".crt",
+                "--key",
+                dir + "/certs/" + name + ".key",
+                "--ca",
+                dir + "/certs/ca.crt",
                 "--aggregator",
                 "127.0.0.1:" + std::to_string(port),
                 "--device-id",
@@ -173,7 +205,8 @@ TEST_CASE("agents sending NaN, a wrong length or a 100x update are rejected and 
   const auto dir = temp_dir();
   const int port = free_port();
   const pid_t agg =
-      spawn(aggregator_args(dir, port, 1, 5, {"--min-completion", "0.4"}), dir + "/aggregator.log");
+      spawn(aggregator_args(dir, port, 1, 5, {"--min-completion", "0.4", "--insecure"}),
+            dir + "/aggregator.log");
   const std::string address = "127.0.0.1:" + std::to_string(port);
   REQUIRE(wait_for_text(dir + "/aggregator.log", "TCP on", 60));
   std::vector<pid_t> agents;
@@ -203,7 +236,7 @@ TEST_CASE(
     "an aggregator killed with SIGKILL at random points resumes with no lost or repeated round") {
   const auto dir = temp_dir();
   const int port = free_port();
-  const int rounds = 12;
+  const int rounds = 20;
   std::vector<pid_t> agents;
   for (int i = 0; i < 3; ++i) agents.push_back(start_agent(dir, port, i));
   Rng rng(7);

@@ -9,6 +9,7 @@
 // the past), so `--not-before-days -30 --days 10` makes an expired
 // certificate for tests. Files are written atomically, keys with mode 0600.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,15 @@ CertificateRequest request(const CertsOptions& o, const std::string& name) {
 }
 
 int write_pair(const PemPair& pair, const std::string& stem) {
+  // The directory holds private keys: create it owner-only when it is new.
+  const std::filesystem::path dir = std::filesystem::path(stem).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    if (!std::filesystem::create_directories(dir, ec)) {
+      return fail(io_error("cannot create directory '" + dir.string() + "': " + ec.message()));
+    }
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  }
   Status s = write_pem_pair(pair, stem + ".crt", stem + ".key");
   if (!s.is_ok()) return fail(s);
   std::printf("wrote %s.crt and %s.key (0600)\n", stem.c_str(), stem.c_str());
