@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "core/util/file.h"
@@ -44,8 +45,13 @@ Result<AgentState> DirStateStore::load() {
 }
 
 Status DirStateStore::save(const AgentState& s) {
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
-    return io_error("cannot create state directory '" + dir_ + "': " + std::strerror(errno));
+  // Parents too: a fresh device's state directory is often two levels deep.
+  std::error_code ec;
+  if (!std::filesystem::exists(dir_, ec)) {
+    if (!std::filesystem::create_directories(dir_, ec)) {
+      return io_error("cannot create state directory '" + dir_ + "': " + ec.message());
+    }
+    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, ec);
   }
   std::ostringstream out;
   out << "# nf-agent state: rewritten atomically after every task; do not edit while running\n"

@@ -65,7 +65,8 @@ TEST_CASE("a fake clock advances only when slept on") {
 }
 
 TEST_CASE("the directory state store round-trips and starts empty") {
-  const std::string dir = temp_dir() + "/state";
+  // Two levels that do not exist yet: a fresh device's state directory.
+  const std::string dir = temp_dir() + "/var/state";
   DirStateStore store(dir);
   AgentState s = store.load().value();
   CHECK(s.last_completed_round == -1);
