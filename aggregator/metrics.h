@@ -10,6 +10,7 @@
 #include "aggregator/checkpoint.h"
 #include "core/fl/strategy.h"
 #include "core/util/status.h"
+#include "core/util/text_escape.h"
 
 namespace nf::aggregator {
 
@@ -36,8 +37,8 @@ struct RoundMetrics {
 
 // One line of JSON, no trailing newline.
 std::string to_json_line(const RoundMetrics& m);
-// A JSON string literal for `s` (quotes included).
-std::string json_quote(const std::string& s);
+// JSON string literals: nf::json_quote (core/util/text_escape.h).
+using nf::json_quote;
 
 // Appends lines to a file, flushing each so a crash loses at most the line being written.
 class MetricsLog {

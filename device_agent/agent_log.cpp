@@ -1,26 +1,10 @@
 #include "device_agent/agent_log.h"
+#include "core/util/text_escape.h"
 
 #include <cstdio>
 
 namespace nf {
 namespace {
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 const char* kind_name(AgentEvent::Kind k) {
   switch (k) {
@@ -81,12 +65,12 @@ std::string format_event_text(const AgentEvent& e) {
 
 std::string format_event_json(const AgentEvent& e, const std::string& device_id) {
   std::string out =
-      "{\"event\":\"" + std::string(kind_name(e.kind)) + "\",\"device\":" + json_string(device_id);
+      "{\"event\":\"" + std::string(kind_name(e.kind)) + "\",\"device\":" + json_quote(device_id);
   if (!e.status.is_ok()) {
-    out += ",\"status\":" + json_string(e.status.to_string());
+    out += ",\"status\":" + json_quote(e.status.to_string());
   }
   if (e.delay.count() > 0) out += ",\"delay_ms\":" + std::to_string(e.delay.count());
-  if (!e.text.empty()) out += ",\"text\":" + json_string(e.text);
+  if (!e.text.empty()) out += ",\"text\":" + json_quote(e.text);
   if (e.kind == AgentEvent::Kind::kUpdateSent) {
     char buf[400];
     std::snprintf(

@@ -7,7 +7,9 @@ namespace nf {
 
 Result<Connector> make_agent_connector(asio::any_io_executor executor, const AgentConfig& config) {
   NF_ASSIGN_OR_RETURN(auto host_port, parse_host_port(config.aggregator.address));
-  auto [host, port] = std::move(host_port);
+  // Plain copies: Clang 14 cannot capture structured bindings.
+  const std::string host = host_port.first;
+  const auto port = host_port.second;
   if (config.aggregator.insecure) {
     return Connector(
         [executor, host, port]() -> asio::awaitable<Result<std::unique_ptr<Connection>>> {

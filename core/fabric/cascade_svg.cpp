@@ -1,4 +1,5 @@
 #include "core/fabric/cascade_svg.h"
+#include "core/util/text_escape.h"
 
 #include <zlib.h>
 
@@ -12,29 +13,6 @@ namespace nf {
 namespace {
 
 constexpr double kPanelSize = 360;  // display size of the widest layer
-
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string fmt(double v) {
   char buf[32];
@@ -219,7 +197,8 @@ std::string cascade_svg(const Cascade& cascade, const std::string& title) {
                     "\" height=\"" + fmt(height) + "\" viewBox=\"0 0 " + fmt(width) + " " +
                     fmt(height) + "\" font-family=\"sans-serif\">\n";
   svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + fmt(margin) + "\" y=\"22\" font-size=\"15\">" + escape(title) + "</text>\n";
+  svg += "<text x=\"" + fmt(margin) + "\" y=\"22\" font-size=\"15\">" + xml_escape(title) +
+         "</text>\n";
   svg += body;
   svg += "</svg>\n";
   return svg;

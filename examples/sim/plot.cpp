@@ -7,35 +7,13 @@
 #include <sstream>
 
 #include "core/util/file.h"
+#include "core/util/text_escape.h"
 
 namespace nf::sim {
 namespace {
 
 constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                    "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-
-std::string escape_xml(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string fmt(double v) {
   char buf[32];
@@ -80,7 +58,7 @@ std::string render_accuracy_svg(const std::vector<Series>& series, const std::st
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     << "<text x=\"" << left + pw / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">"
-    << escape_xml(title) << "</text>\n";
+    << xml_escape(title) << "</text>\n";
   for (double y = y_min; y <= y_max + 1e-9; y += y_step) {
     const double yy = top + ph * (1 - (y - y_min) / (y_max - y_min));
     o << "<line x1=\"" << left << "\" y1=\"" << yy << "\" x2=\"" << left + pw << "\" y2=\"" << yy
@@ -106,7 +84,7 @@ std::string render_accuracy_svg(const std::vector<Series>& series, const std::st
     const double ly = top + 16 + 18.0 * static_cast<double>(i);
     o << "<line x1=\"" << left + pw + 12 << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + pw + 32
       << "\" y2=\"" << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n"
-      << "<text x=\"" << left + pw + 38 << "\" y=\"" << ly << "\">" << escape_xml(series[i].name)
+      << "<text x=\"" << left + pw + 38 << "\" y=\"" << ly << "\">" << xml_escape(series[i].name)
       << "</text>\n";
   }
   o << "</svg>\n";

@@ -5,25 +5,11 @@
 #include <cstdio>
 #include <string>
 
+#include "core/util/text_escape.h"
+
 namespace nf::study {
 
-// A JSON string literal with quotes, control characters escaped.
-inline std::string json_quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+using nf::json_quote;  // core/util/text_escape.h
 
 // A JSON number (null when not finite), up to 6 significant digits.
 inline std::string json_number(double v) {

@@ -1,4 +1,5 @@
 #include "examples/study/svg_plot.h"
+#include "core/util/text_escape.h"
 
 #include <algorithm>
 #include <cmath>
@@ -100,33 +101,6 @@ Axis make_axis(double lo, double hi, bool log) {
 }
 
 }  // namespace
-
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_svg_plot(const PlotOptions& options, const std::vector<Series>& series) {
   const double inf = std::numeric_limits<double>::infinity();

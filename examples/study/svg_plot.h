@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/util/text_escape.h"
+
 namespace nf::study {
 
 struct SeriesPoint {
@@ -38,7 +40,7 @@ struct PlotOptions {
 // decades on a log axis). Points with a non-finite coordinate are skipped.
 std::string render_svg_plot(const PlotOptions& options, const std::vector<Series>& series);
 
-// "&amp;" etc. for the five XML special characters.
-std::string xml_escape(const std::string& text);
+// XML escaping: nf::xml_escape (core/util/text_escape.h).
+using nf::xml_escape;
 
 }  // namespace nf::study

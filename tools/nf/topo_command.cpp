@@ -13,6 +13,7 @@
 #include "core/fabric/scores.h"
 #include "core/util/file.h"
 #include "core/util/hash.h"
+#include "core/util/text_escape.h"
 #include "tools/nf/commands.h"
 
 namespace nf::cli {
@@ -31,23 +32,6 @@ struct DescribeOptions {
   bool no_expressivity = false;
   double max_jacobian_work = 3e8;
 };
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string num(double v) {
   if (!std::isfinite(v)) return "null";
@@ -147,8 +131,8 @@ int describe(const DescribeOptions& o) {
 
   if (o.json) {
     std::string j = "{\n";
-    j += "  \"spec\": \"" + json_escape(spec_text) + "\",\n";
-    j += "  \"requested\": \"" + json_escape(o.fabric) + "\",\n";
+    j += "  \"spec\": " + json_quote(spec_text) + ",\n";
+    j += "  \"requested\": " + json_quote(o.fabric) + ",\n";
     j += "  \"n_in\": " + std::to_string(o.n_in) + ",\n  \"n_out\": " + std::to_string(o.n_out) +
          ",\n";
     j += "  \"mask_hash\": \"" + hash + "\",\n";
@@ -177,7 +161,7 @@ int describe(const DescribeOptions& o) {
            ", \"params\": " + std::to_string(budget->params) +
            ", \"relative_error\": " + num(budget->relative_error) +
            ", \"within_tolerance\": " + (budget->within_tolerance ? "true" : "false") +
-           ", \"note\": \"" + json_escape(budget->note) + "\"},\n";
+           ", \"note\": " + json_quote(budget->note) + "},\n";
     }
     j += "  \"scores\": {\n";
     j += "    \"reachable\": " + std::string(s.paths.reachable ? "true" : "false") + ",\n";
@@ -194,12 +178,13 @@ int describe(const DescribeOptions& o) {
       j += ",\n    \"expressivity\": {\"rank\": " + std::to_string(e.rank) +
            ", \"upper_bound\": " + std::to_string(e.upper_bound) +
            ", \"fraction\": " + num(e.fraction) +
-           ", \"reduced\": " + (e.reduced ? "true" : "false") + ", \"instance\": \"" +
-           json_escape(e.spec) + "\", \"instance_n_in\": " + std::to_string(e.n_in) +
+           ", \"reduced\": " + (e.reduced ? "true" : "false") +
+           ", \"instance\": " + json_quote(e.spec) +
+           ", \"instance_n_in\": " + std::to_string(e.n_in) +
            ", \"instance_n_out\": " + std::to_string(e.n_out) + "}";
     }
     j += "\n  }";
-    if (!o.svg_path.empty()) j += ",\n  \"svg\": \"" + json_escape(o.svg_path) + "\"";
+    if (!o.svg_path.empty()) j += ",\n  \"svg\": " + json_quote(o.svg_path);
     j += "\n}\n";
     std::fputs(j.c_str(), stdout);
     return 0;
