@@ -104,8 +104,9 @@ Status apply_sim_config_toml(std::string_view text, const std::string& origin, S
     msg << origin << ":" << e.source().begin.line << ": " << e.description();
     return invalid_argument(msg.str());
   }
-  for (const auto& [key, node] : t) {
+  for (const auto& [key, bound_node] : t) {
     const std::string k(key.str());
+    const toml::node& node = bound_node;  // Clang 14 cannot capture structured bindings
     auto wrong = [&] { return invalid_argument(origin + ": key '" + k + "' has the wrong type"); };
     auto integer = [&](int64_t& out) {
       if (!node.is_integer()) return wrong();
