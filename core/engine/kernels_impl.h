@@ -11,6 +11,8 @@
 constexpr int kL = V::kLanes;
 constexpr int kMR = V::kRowTile;
 constexpr int kNV = V::kVecTile;
+// NF_RANGE_TILES spells out leftover tiles of 1 to 4 vectors.
+static_assert(kNV >= 1 && kNV <= 4, "leftover tiles are written out for up to 4 vectors");
 using R = typename V::R;
 
 inline int min_int(int a, int b) {
@@ -64,11 +66,17 @@ inline void store_tile(float* p, R r, int v, int nv, int tail) {
           else                                                                 \
             CALL(MR, 2, false, b_, kL);                                        \
           break;                                                               \
-        default:                                                               \
+        case 3:                                                                \
           if (part_)                                                           \
             CALL(MR, 3, true, b_, tail_);                                      \
           else                                                                 \
             CALL(MR, 3, false, b_, kL);                                        \
+          break;                                                               \
+        default:                                                               \
+          if (part_)                                                           \
+            CALL(MR, 4, true, b_, tail_);                                      \
+          else                                                                 \
+            CALL(MR, 4, false, b_, kL);                                        \
           break;                                                               \
       }                                                                        \
     }                                                                          \
