@@ -2,17 +2,16 @@
 # Builds the libFuzzer target over frame decoding (clang, ASan+UBSan, coverage
 # instrumentation on the libraries) and runs it for a bounded time, starting
 # from a seed corpus of valid frames. Exits non-zero on any finding.
-#   scripts/fuzz.sh [seconds]   (default 60)
+#   scripts/fuzz.sh [seconds] [build-dir]   (defaults: 60, build/fuzz)
+# The build directory may be shared with the sanitizer unit tests
+# (scripts/test.sh passes build/asan): both use scripts/configure_sanitize.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-build=build/fuzz
+build=${2:-build/fuzz}
 jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
-  -DNF_SANITIZE=ON -DNF_BUILD_FUZZ=ON -DNF_BUILD_TESTS=OFF -DNF_BUILD_BENCH=OFF \
-  -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
+scripts/configure_sanitize.sh "$build"
 cmake --build "$build" -j "$jobs" --target nf_fuzz_frame nf_fuzz_seeds
 
 corpus="$build/corpus"

@@ -14,9 +14,7 @@ scripts/setup.sh
 scripts/check_format.sh
 
 echo "== sanitizer build (clang-14, ASan+UBSan): unit suites"
-cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
-  -DNF_SANITIZE=ON -DNF_BUILD_BENCH=OFF >/dev/null
+scripts/configure_sanitize.sh build/asan
 # Only what the unit suites need: the programs and integration suites are
 # built (and run) by the release stage.
 mapfile -t unit_targets < <(ctest --test-dir build/asan -N -L unit |
@@ -26,7 +24,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan -L unit --output-on-failure -j "$jobs"
 
 echo "== fuzzing frame decoding (libFuzzer, ASan+UBSan) for 60 s"
-scripts/fuzz.sh 60
+scripts/fuzz.sh 60 build/asan
 
 echo "== cross build (aarch64, g++-12 -Werror): unit suites under qemu-aarch64, nf-agent .deb"
 cross_start=$SECONDS
