@@ -93,6 +93,15 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
                  "Metrics files to draw side by side (with --svg); runs nothing");
   app.add_option("--processes", o.processes,
                  "Run the real nf-aggregator and this many nf-agent processes over TLS");
+  app.add_option("--aggregator-bin", o.aggregator_bin,
+                 "Process mode: the nf-aggregator program (default: next to nf-sim)");
+  app.add_option("--agent-bin", o.agent_bin,
+                 "Process mode: the nf-agent program (default: next to nf-sim)");
+  app.add_option("--nf-bin", o.nf_bin,
+                 "Process mode: the nf tool that makes certificates (default: next to nf-sim)");
+  app.add_option("--work-dir", o.work_dir,
+                 "Process mode: certificates, state and logs (default: a temporary directory, "
+                 "removed after a successful run)");
 }
 
 Status apply_sim_config_toml(std::string_view text, const std::string& origin, SimOptions& o) {
@@ -187,6 +196,14 @@ Status apply_sim_config_toml(std::string_view text, const std::string& origin, S
       s = flag(o.quiet);
     else if (k == "processes")
       s = integer(o.processes);
+    else if (k == "aggregator_bin")
+      s = text_value(o.aggregator_bin);
+    else if (k == "agent_bin")
+      s = text_value(o.agent_bin);
+    else if (k == "nf_bin")
+      s = text_value(o.nf_bin);
+    else if (k == "work_dir")
+      s = text_value(o.work_dir);
     else
       return invalid_argument(origin + ": unknown key '" + k + "'");
     NF_RETURN_IF_ERROR(s);
@@ -213,7 +230,9 @@ std::string format_sim_config(const SimOptions& o) {
     << "\nmax_test = " << o.max_test << "\ndata_dir = " << quoted(o.data_dir)
     << "\nmetrics = " << quoted(o.metrics) << "\nsvg = " << quoted(o.svg)
     << "\nlabel = " << quoted(o.label) << "\njson = " << (o.json ? "true" : "false")
-    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes << "\n";
+    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes
+    << "\naggregator_bin = " << quoted(o.aggregator_bin) << "\nagent_bin = " << quoted(o.agent_bin)
+    << "\nnf_bin = " << quoted(o.nf_bin) << "\nwork_dir = " << quoted(o.work_dir) << "\n";
   return s.str();
 }
 
