@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
   if (rank == 0 && !options.quiet) {
     int ranks = 1;
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
-    std::fprintf(progress_out, "%s\nnf-sim-mpi: %d MPI ranks\n",
-                 nf::sim::format_run_banner(options).c_str(), ranks);
+    std::fprintf(progress_out, "%s\nnf-sim-mpi: %d MPI rank%s\n",
+                 nf::sim::format_run_banner(options).c_str(), ranks, ranks == 1 ? "" : "s");
     std::fflush(progress_out);
   }
   auto summary = nf::sim::run_mpi_simulation(options, progress);

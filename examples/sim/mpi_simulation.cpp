@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <numeric>
 #include <thread>
 #include <vector>
@@ -22,7 +21,6 @@
 #include "core/fl/strategy_factory.h"
 #include "core/fl/update_check.h"
 #include "core/fl/update_encoding.h"
-#include "core/fl/weighted_sum.h"
 #include "core/util/rng.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/footprint.h"

@@ -4,9 +4,10 @@
 // so a client's data never travels. Each round, every rank derives the same
 // sample of clients with the aggregator's own sampling (core/fl), trains its
 // contiguous block of the sampled clients (in client-id order) with the
-// agent's own task runner (device_agent's EngineTaskRunner), and folds their
-// updates into a weighted sum (core/fl's WeightedSum, after core/fl's update
-// checks and clipping). The partial sums are combined by a reduction in a
+// agent's own task runner (device_agent's EngineTaskRunner), checks and
+// clips their updates with core/fl's check_update and clip_factor, and folds
+// them into a weighted sum with the arithmetic of core/fl's WeightedSum. The
+// partial sums are combined by a reduction in a
 // fixed order: rank p receives the sum of ranks 0..p-1, continues it with its
 // own clients and passes it on, so the additions happen in exactly the order
 // of the in-process aggregator's ordered aggregation. Rank 0 then applies the

@@ -16,10 +16,11 @@ namespace {
 
 const std::string kSimMpi = std::string(NF_BINARY_DIR) + "/examples/nf-sim-mpi";
 
-// 20 clients, 5 sampled per round: two ranks train 2 and 3 of them.
+// 60 clients of 1,000 examples, 5 sampled per round: two ranks train 2 and 3
+// of them, three ranks 1, 2 and 2.
 SimOptions small(const std::string& strategy) {
   SimOptions o;
-  o.clients = 20;
+  o.clients = 60;
   o.per_round = 5;
   o.rounds = 2;
   o.epochs = 1;
