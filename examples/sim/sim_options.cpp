@@ -36,6 +36,13 @@ Status SimOptions::validate() const {
   if (!(dropout >= 0.0 && dropout < 1.0) || !(stragglers >= 0.0 && stragglers < 1.0)) {
     return bad("--dropout and --stragglers must be in [0, 1)");
   }
+  if (prox_mu != 0.0) {
+    // The aggregator sends the strategy's proximal term in every task, so a
+    // separate value would be silently ignored.
+    return bad("--prox-mu " + std::to_string(prox_mu) +
+               " has no effect: the strategy sets FedProx's term (--strategy fedprox:mu=" +
+               std::to_string(prox_mu) + ")");
+  }
   if (threads < 0) return bad("--threads must be >= 0");
   if (eval_every < 1) return bad("--eval-every must be >= 1");
   if (deadline_ms < 100)
@@ -66,7 +73,9 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
   app.add_option("--lr", o.lr, "Local learning rate")->capture_default_str();
   app.add_option("--optimizer", o.optimizer, "Local optimizer (sgd, momentum, adam)")
       ->capture_default_str();
-  app.add_option("--prox-mu", o.prox_mu, "FedProx proximal weight (0: off)")->capture_default_str();
+  app.add_option("--prox-mu", o.prox_mu,
+                 "Must stay 0: FedProx's term comes from --strategy fedprox:mu=M")
+      ->capture_default_str();
   app.add_option("--encoding", o.encoding, "Update encoding: f32, f16, int8, with -delta")
       ->capture_default_str();
   app.add_option("--dropout", o.dropout, "Probability that a sampled client never answers")

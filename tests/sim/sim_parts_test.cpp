@@ -40,6 +40,9 @@ TEST_CASE("sim options: defaults are the main job, TOML then flags override") {
         std::string::npos);
   o.per_round = 50;
   CHECK(o.validate().message().find("--per-round 50") != std::string::npos);
+  o.per_round = 7;
+  o.prox_mu = 0.01;
+  CHECK(o.validate().message().find("--strategy fedprox:mu=") != std::string::npos);
 }
 
 TEST_CASE("metrics lines become a series and a figure with one line per run") {
