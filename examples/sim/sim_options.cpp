@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <sstream>
 
 #include "core/util/file.h"
@@ -39,9 +40,11 @@ Status SimOptions::validate() const {
   if (prox_mu != 0.0) {
     // The aggregator sends the strategy's proximal term in every task, so a
     // separate value would be silently ignored.
-    return bad("--prox-mu " + std::to_string(prox_mu) +
-               " has no effect: the strategy sets FedProx's term (--strategy fedprox:mu=" +
-               std::to_string(prox_mu) + ")");
+    char mu[32];
+    std::snprintf(mu, sizeof mu, "%g", prox_mu);
+    return bad(std::string("--prox-mu ") + mu +
+               " has no effect: the strategy sets FedProx's term (--strategy fedprox:mu=" + mu +
+               ")");
   }
   if (threads < 0) return bad("--threads must be >= 0");
   if (eval_every < 1) return bad("--eval-every must be >= 1");
