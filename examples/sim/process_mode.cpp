@@ -492,11 +492,22 @@ Result<SimSummary> run_process_simulation(const SimOptions& o, const char* argv0
     }
     return Status::ok();
   };
+  const auto agents_started = Clock::now();
+  bool hinted = false;
   for (;;) {
     if (g_signal != 0) return fail(interrupted());
     children.poll();
     if (Status s = drain(); !s.is_ok()) return fail(s);
     if (!children[agg].running) break;
+    // Agents that cannot connect (a TLS problem) retry forever: say where to look.
+    if (!hinted && !o.quiet && summary.history.empty() &&
+        Clock::now() - agents_started > std::chrono::seconds(60)) {
+      std::fprintf(stderr,
+                   "nf-sim: no round after 60 s: nf-aggregator waits for %lld devices (see %s/"
+                   "aggregator.log and %s/agents/*.log; Ctrl-C stops everything)\n",
+                   static_cast<long long>(m), dir.c_str(), dir.c_str());
+      hinted = true;
+    }
     for (size_t i = 0; i < children.size(); ++i) {
       const auto& c = children[i];
       if (i > agg && !c.running) {
