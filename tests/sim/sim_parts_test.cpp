@@ -71,6 +71,7 @@ TEST_CASE("metrics lines become a series and a figure with one line per run") {
   const std::string empty = dir + "/empty.jsonl";
   REQUIRE(write_file_atomic(empty, std::string_view("{}\n")).is_ok());
   CHECK(read_metrics_series(empty).status().message().find("empty.jsonl") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("updates per second count only the rounds' time, not a long set-up or teardown") {
