@@ -19,6 +19,8 @@ packages=(
   dataset-fashion-mnist
   # interoperability peers for the TLS tests, GNU time for footprints
   openssl time
+  # nf-sim-mpi: the simulation over MPI ranks
+  libopenmpi-dev openmpi-bin
   # headless browser for the aggregator's live-page test
   chromium
 )

@@ -68,7 +68,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (nf::Status s = options.validate(); !s.is_ok()) return fail(s);
-  if (options.processes > 0) return nf::sim::run_process_mode(options, argv[0]);
 
   // Progress goes to stderr when stdout is reserved for the JSON summary.
   std::FILE* progress_out = options.json ? stderr : stdout;
@@ -78,30 +77,24 @@ int main(int argc, char** argv) {
     std::fflush(progress_out);
   };
   if (!options.quiet) {
-    std::fprintf(progress_out,
-                 "nf-sim: %lld clients (%s), %lld per round, %lld rounds, %s at %.0f%% budget, "
-                 "strategy %s, seed %llu\n",
-                 static_cast<long long>(options.clients), options.partition.c_str(),
-                 static_cast<long long>(options.per_round), static_cast<long long>(options.rounds),
-                 options.model.empty() ? options.fabric.c_str() : "custom model",
-                 100 * options.budget, options.strategy.c_str(),
-                 static_cast<unsigned long long>(options.seed));
-  }
-  auto summary = nf::sim::run_simulation(options, progress);
-  if (!summary.is_ok()) return fail(summary.status());
-  if (!options.svg.empty()) {
-    nf::sim::Series series;
-    series.name = options.label.empty() ? options.partition : options.label;
-    for (const auto& r : summary->history) {
-      if (r.accuracy >= 0) series.points.emplace_back(static_cast<double>(r.round), r.accuracy);
+    std::string banner = nf::sim::format_run_banner(options);
+    if (options.processes > 0) {
+      banner += "\nnf-sim: process mode: nf-aggregator and " + std::to_string(options.processes) +
+                " nf-agent processes on 127.0.0.1 over mutual TLS";
+      if (options.optimizer != "sgd" || options.encoding != "f32") {
+        banner +=
+            "\nnf-sim: note: nf-aggregator has no setting for --optimizer or --encoding: "
+            "the agents train with sgd and send f32 updates";
+      }
     }
-    const std::string svg = nf::sim::render_accuracy_svg({series}, "test accuracy per round");
-    if (nf::Status s = nf::write_file_atomic(options.svg, svg); !s.is_ok()) return fail(s);
+    std::fprintf(progress_out, "%s\n", banner.c_str());
   }
-  if (options.json) {
-    std::printf("%s\n", nf::sim::format_summary_json(*summary).c_str());
-  } else {
-    std::printf("%s", nf::sim::format_summary_text(*summary).c_str());
+  auto summary = options.processes > 0 ? nf::sim::run_process_simulation(options, argv[0], progress)
+                                       : nf::sim::run_simulation(options, progress);
+  if (!summary.is_ok()) {
+    const int code = fail(summary.status());
+    return nf::sim::process_mode_signal() != 0 ? 128 + nf::sim::process_mode_signal() : code;
   }
+  if (nf::Status s = nf::sim::write_run_outputs(options, *summary); !s.is_ok()) return fail(s);
   return 0;
 }

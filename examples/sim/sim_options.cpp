@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <sstream>
 
 #include "core/util/file.h"
@@ -36,6 +37,15 @@ Status SimOptions::validate() const {
   if (!(dropout >= 0.0 && dropout < 1.0) || !(stragglers >= 0.0 && stragglers < 1.0)) {
     return bad("--dropout and --stragglers must be in [0, 1)");
   }
+  if (prox_mu != 0.0) {
+    // The aggregator sends the strategy's proximal term in every task, so a
+    // separate value would be silently ignored.
+    char mu[32];
+    std::snprintf(mu, sizeof mu, "%g", prox_mu);
+    return bad(std::string("--prox-mu ") + mu +
+               " has no effect: the strategy sets FedProx's term (--strategy fedprox:mu=" + mu +
+               ")");
+  }
   if (threads < 0) return bad("--threads must be >= 0");
   if (eval_every < 1) return bad("--eval-every must be >= 1");
   if (deadline_ms < 100)
@@ -66,7 +76,9 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
   app.add_option("--lr", o.lr, "Local learning rate")->capture_default_str();
   app.add_option("--optimizer", o.optimizer, "Local optimizer (sgd, momentum, adam)")
       ->capture_default_str();
-  app.add_option("--prox-mu", o.prox_mu, "FedProx proximal weight (0: off)")->capture_default_str();
+  app.add_option("--prox-mu", o.prox_mu,
+                 "Must stay 0: FedProx's term comes from --strategy fedprox:mu=M")
+      ->capture_default_str();
   app.add_option("--encoding", o.encoding, "Update encoding: f32, f16, int8, with -delta")
       ->capture_default_str();
   app.add_option("--dropout", o.dropout, "Probability that a sampled client never answers")
@@ -93,6 +105,15 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
                  "Metrics files to draw side by side (with --svg); runs nothing");
   app.add_option("--processes", o.processes,
                  "Run the real nf-aggregator and this many nf-agent processes over TLS");
+  app.add_option("--aggregator-bin", o.aggregator_bin,
+                 "Process mode: the nf-aggregator program (default: next to nf-sim)");
+  app.add_option("--agent-bin", o.agent_bin,
+                 "Process mode: the nf-agent program (default: next to nf-sim)");
+  app.add_option("--nf-bin", o.nf_bin,
+                 "Process mode: the nf tool that makes certificates (default: next to nf-sim)");
+  app.add_option("--work-dir", o.work_dir,
+                 "Process mode: certificates, state and logs (default: a temporary directory, "
+                 "removed after a successful run)");
 }
 
 Status apply_sim_config_toml(std::string_view text, const std::string& origin, SimOptions& o) {
@@ -187,6 +208,14 @@ Status apply_sim_config_toml(std::string_view text, const std::string& origin, S
       s = flag(o.quiet);
     else if (k == "processes")
       s = integer(o.processes);
+    else if (k == "aggregator_bin")
+      s = text_value(o.aggregator_bin);
+    else if (k == "agent_bin")
+      s = text_value(o.agent_bin);
+    else if (k == "nf_bin")
+      s = text_value(o.nf_bin);
+    else if (k == "work_dir")
+      s = text_value(o.work_dir);
     else
       return invalid_argument(origin + ": unknown key '" + k + "'");
     NF_RETURN_IF_ERROR(s);
@@ -213,7 +242,9 @@ std::string format_sim_config(const SimOptions& o) {
     << "\nmax_test = " << o.max_test << "\ndata_dir = " << quoted(o.data_dir)
     << "\nmetrics = " << quoted(o.metrics) << "\nsvg = " << quoted(o.svg)
     << "\nlabel = " << quoted(o.label) << "\njson = " << (o.json ? "true" : "false")
-    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes << "\n";
+    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes
+    << "\naggregator_bin = " << quoted(o.aggregator_bin) << "\nagent_bin = " << quoted(o.agent_bin)
+    << "\nnf_bin = " << quoted(o.nf_bin) << "\nwork_dir = " << quoted(o.work_dir) << "\n";
   return s.str();
 }
 

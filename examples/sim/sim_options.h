@@ -50,6 +50,13 @@ struct SimOptions {
   bool quiet = false;                // no progress lines
   std::vector<std::string> compare;  // metrics files to draw side by side, then exit
   int64_t processes = 0;  // >0: real nf-aggregator + this many nf-agent processes over TLS
+  // Process mode: the programs (empty: next to nf-sim's own binary, in the
+  // build tree or installed) and where certificates, state and logs go
+  // (empty: a temporary directory, removed after a successful run).
+  std::string aggregator_bin;
+  std::string agent_bin;
+  std::string nf_bin;
+  std::string work_dir;
 
   Status validate() const;
 };

@@ -33,6 +33,8 @@ double seconds_since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
+}  // namespace
+
 Result<ModelSpec> sim_model_spec(const SimOptions& o) {
   if (!o.model.empty()) {
     auto spec = parse_model_spec(o.model);
@@ -52,12 +54,21 @@ uint64_t values_hash(std::span<const float> values) {
       .digest();
 }
 
-}  // namespace
+void describe_model(const Model& model, const ModelSpec& spec, SimSummary& summary) {
+  summary.model_spec = format_model_spec(spec);
+  summary.model_identity = model.identity();
+  summary.model_parameters = model.parameter_count();
+  summary.dense_parameters = model.dense_equivalent_count();
+  summary.weight_fraction =
+      static_cast<double>(summary.model_parameters) / static_cast<double>(summary.dense_parameters);
+  summary.dense_update_bytes = summary.dense_parameters * 4;
+}
 
 Result<SimSummary> run_simulation(const SimOptions& o,
                                   const std::function<void(const RoundRecord&)>& progress) {
   NF_RETURN_IF_ERROR(o.validate());
   const auto start = SteadyClock::now();
+  const double start_unix = unix_now();
   SimSummary summary;
   summary.label = o.label;
   summary.clients = o.clients;
@@ -85,13 +96,7 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   description.identity = eval_model->identity();
   description.initial_values.assign(eval_model->parameters().begin(),
                                     eval_model->parameters().end());
-  summary.model_spec = description.spec_text;
-  summary.model_identity = description.identity;
-  summary.model_parameters = eval_model->parameter_count();
-  summary.dense_parameters = eval_model->dense_equivalent_count();
-  summary.weight_fraction =
-      static_cast<double>(summary.model_parameters) / static_cast<double>(summary.dense_parameters);
-  summary.dense_update_bytes = summary.dense_parameters * 4;
+  describe_model(*eval_model, spec, summary);
 
   NF_ASSIGN_OR_RETURN(Encoding encoding, parse_encoding(o.encoding));
   StrategyOptions so;
@@ -160,28 +165,9 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   fleet_options.encoding = encoding;
   VirtualFleet fleet(io, network, train, std::move(partition), fleet_options);
 
-  SteadyClock::time_point first_round_start{};
-  bool first_round_seen = false;
   server->set_round_callback([&](const aggregator::RoundMetrics& m) {
-    RoundRecord r;
-    r.round = m.round;
-    r.outcome = m.outcome;
-    r.sampled = m.sampled;
-    r.participants = m.participants;
-    r.failures = static_cast<int64_t>(m.failures.size());
-    r.accuracy = m.eval_accuracy;
-    r.eval_loss = m.eval_loss;
-    r.train_loss = m.train_loss;
-    r.bytes_up = m.bytes_in;
-    r.bytes_down = m.bytes_out;
-    r.seconds = m.round_seconds;
-    if (!first_round_seen) {
-      first_round_seen = true;
-      first_round_start = SteadyClock::now() - std::chrono::duration_cast<SteadyClock::duration>(
-                                                   std::chrono::duration<double>(m.round_seconds));
-    }
-    summary.history.push_back(r);
-    if (progress) progress(r);
+    summary.history.push_back(round_record_from(m));
+    if (progress) progress(summary.history.back());
   });
 
   Status run_status = internal_error("the round loop did not finish");
@@ -202,114 +188,12 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   if (!run_status.is_ok()) return run_status.with_context("simulation");
 
   summary.wall_seconds = seconds_since(start);
-  summary.setup_seconds =
-      first_round_seen ? std::chrono::duration<double>(first_round_start - start).count() : 0;
-  const std::vector<float>& final_values = server->global_values();
-  summary.final_model_hash = values_hash(final_values);
-  uint64_t up = 0, down = 0;
-  int64_t participations = 0, sampled = 0;
-  for (const RoundRecord& r : summary.history) {
-    if (r.outcome == "completed") ++summary.rounds;
-    up += r.bytes_up;
-    down += r.bytes_down;
-    participations += r.participants;
-    sampled += r.sampled;
-    if (r.accuracy >= 0) {
-      summary.final_accuracy = r.accuracy;
-      if (r.accuracy > summary.best_accuracy) {
-        summary.best_accuracy = r.accuracy;
-        summary.best_round = r.round;
-      }
-    }
-  }
-  summary.client_updates = participations;
-  if (participations > 0) {
-    summary.bytes_up_per_client_round =
-        static_cast<double>(up) / static_cast<double>(participations);
-  }
-  if (sampled > 0) {
-    summary.bytes_down_per_client_round = static_cast<double>(down) / static_cast<double>(sampled);
-  }
-  const double round_time = summary.wall_seconds - summary.setup_seconds;
-  if (round_time > 0) summary.updates_per_second = static_cast<double>(participations) / round_time;
+  summarize_rounds(summary, start_unix);
+  summary.final_model_hash = values_hash(server->global_values());
   summary.dropouts = fleet.dropouts();
   summary.stragglers = fleet.stragglers();
   summary.peak_rss_bytes = peak_rss_bytes();
   return summary;
-}
-
-std::string format_progress_line(const RoundRecord& r, int64_t rounds_total) {
-  char buf[256];
-  char acc[32] = "   -  ";
-  if (r.accuracy >= 0) std::snprintf(acc, sizeof acc, "%5.2f%%", 100 * r.accuracy);
-  std::snprintf(
-      buf, sizeof buf,
-      "round %4lld/%lld  acc %s  train loss %.4f  %lld/%lld clients%s  up %.1f kB  "
-      "down %.1f kB  %.2f s",
-      static_cast<long long>(r.round), static_cast<long long>(rounds_total), acc, r.train_loss,
-      static_cast<long long>(r.participants), static_cast<long long>(r.sampled),
-      r.outcome == "completed" ? "" : ("  (" + r.outcome + ")").c_str(),
-      static_cast<double>(r.bytes_up) / 1e3, static_cast<double>(r.bytes_down) / 1e3, r.seconds);
-  return buf;
-}
-
-std::string format_summary_text(const SimSummary& s) {
-  char buf[1024];
-  std::snprintf(
-      buf, sizeof buf,
-      "%s%s%d rounds, %lld clients (%lld per round), model %lld weights = %.1f%% of dense\n"
-      "final accuracy %.2f%%, best %.2f%% (round %lld)\n"
-      "wall %.1f s (set-up %.1f s), %.1f client updates/s, peak RSS %.1f MiB\n"
-      "per client per round: up %.0f bytes, down %.0f bytes (dense f32 update: %lld bytes, "
-      "%.1fx more)\n"
-      "final model hash %s\n",
-      s.label.empty() ? "" : s.label.c_str(), s.label.empty() ? "" : ": ",
-      static_cast<int>(s.rounds), static_cast<long long>(s.clients),
-      static_cast<long long>(s.per_round), static_cast<long long>(s.model_parameters),
-      100 * s.weight_fraction, 100 * s.final_accuracy, 100 * s.best_accuracy,
-      static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds, s.updates_per_second,
-      static_cast<double>(s.peak_rss_bytes) / (1 << 20), s.bytes_up_per_client_round,
-      s.bytes_down_per_client_round, static_cast<long long>(s.dense_update_bytes),
-      s.bytes_up_per_client_round > 0
-          ? static_cast<double>(s.dense_update_bytes) / s.bytes_up_per_client_round
-          : 0.0,
-      hash_hex(s.final_model_hash).c_str());
-  return buf;
-}
-
-std::string format_summary_json(const SimSummary& s) {
-  char buf[2048];
-  std::string spec;
-  for (char c : s.model_spec) {
-    if (c == '"' || c == '\\') spec += '\\';
-    spec += c;
-  }
-  std::string label;
-  for (char c : s.label) {
-    if (c == '"' || c == '\\') label += '\\';
-    label += c;
-  }
-  std::snprintf(buf, sizeof buf,
-                "{\"label\":\"%s\",\"rounds\":%lld,\"clients\":%lld,\"per_round\":%lld,"
-                "\"final_accuracy\":%.6f,\"best_accuracy\":%.6f,\"best_round\":%lld,"
-                "\"wall_seconds\":%.3f,\"setup_seconds\":%.3f,\"bytes_up_per_client_round\":%.1f,"
-                "\"bytes_down_per_client_round\":%.1f,\"dense_update_bytes\":%lld,"
-                "\"model_parameters\":%lld,\"dense_parameters\":%lld,\"weight_fraction\":%.6f,"
-                "\"model_spec\":\"%s\",\"model_identity\":\"%s\",\"final_model_hash\":\"%s\","
-                "\"client_updates\":%lld,\"updates_per_second\":%.3f,\"dropouts\":%lld,"
-                "\"stragglers\":%lld,\"threads\":%lld,\"peak_rss_bytes\":%lld}",
-                label.c_str(), static_cast<long long>(s.rounds), static_cast<long long>(s.clients),
-                static_cast<long long>(s.per_round), s.final_accuracy, s.best_accuracy,
-                static_cast<long long>(s.best_round), s.wall_seconds, s.setup_seconds,
-                s.bytes_up_per_client_round, s.bytes_down_per_client_round,
-                static_cast<long long>(s.dense_update_bytes),
-                static_cast<long long>(s.model_parameters),
-                static_cast<long long>(s.dense_parameters), s.weight_fraction, spec.c_str(),
-                hash_hex(s.model_identity).c_str(), hash_hex(s.final_model_hash).c_str(),
-                static_cast<long long>(s.client_updates), s.updates_per_second,
-                static_cast<long long>(s.dropouts), static_cast<long long>(s.stragglers),
-                static_cast<long long>(s.threads), static_cast<long long>(s.peak_rss_bytes));
-  return buf;
 }
 
 }  // namespace nf::sim

@@ -5,63 +5,30 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/engine/model.h"
 #include "core/util/status.h"
 #include "examples/sim/sim_options.h"
+#include "examples/sim/summary.h"
 
 namespace nf::sim {
-
-struct RoundRecord {
-  int64_t round = 0;
-  std::string outcome;  // "completed", "retried", "skipped"
-  int64_t sampled = 0;
-  int64_t participants = 0;
-  int64_t failures = 0;
-  double accuracy = -1;  // centralized test accuracy; negative: not evaluated this round
-  double eval_loss = -1;
-  double train_loss = 0;
-  uint64_t bytes_up = 0;    // updates received by the aggregator (frames, all clients)
-  uint64_t bytes_down = 0;  // tasks sent by the aggregator
-  double seconds = 0;
-};
-
-struct SimSummary {
-  std::string label;
-  int64_t rounds = 0;  // rounds completed
-  int64_t clients = 0;
-  int64_t per_round = 0;
-  double final_accuracy = -1;
-  double best_accuracy = -1;
-  int64_t best_round = 0;
-  double wall_seconds = 0;
-  double setup_seconds = 0;  // data, partition, model, connections before round 1
-  double bytes_up_per_client_round = 0;
-  double bytes_down_per_client_round = 0;
-  int64_t dense_update_bytes = 0;  // a dense 784-300-100-10 f32 update, for comparison
-  int64_t model_parameters = 0;
-  int64_t dense_parameters = 0;
-  double weight_fraction = 0;  // model_parameters / dense_parameters
-  std::string model_spec;
-  uint64_t model_identity = 0;
-  uint64_t final_model_hash = 0;  // of the final global values' bytes: determinism checks
-  int64_t client_updates = 0;
-  double updates_per_second = 0;
-  int64_t dropouts = 0;
-  int64_t stragglers = 0;
-  int64_t threads = 0;
-  int64_t peak_rss_bytes = 0;
-  std::vector<RoundRecord> history;
-};
 
 // Runs the simulation `options` describes. `progress` is called after every
 // round (on the simulation's network thread).
 Result<SimSummary> run_simulation(const SimOptions& options,
                                   const std::function<void(const RoundRecord&)>& progress);
 
-std::string format_progress_line(const RoundRecord& r, int64_t rounds_total);
-std::string format_summary_text(const SimSummary& s);
-std::string format_summary_json(const SimSummary& s);
+// The model of `options`: --model, else the standard MLP of --fabric at
+// --budget, seeded by --seed (as nf-aggregator builds it from model.seed).
+Result<ModelSpec> sim_model_spec(const SimOptions& options);
+
+// Fills the summary's model figures (spec, identity, weights against dense).
+void describe_model(const Model& model, const ModelSpec& spec, SimSummary& summary);
+
+// Hash of a parameter vector's bytes: the final-model check of determinism tests.
+uint64_t values_hash(std::span<const float> values);
 
 }  // namespace nf::sim
