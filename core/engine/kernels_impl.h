@@ -201,7 +201,7 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
 }
 
 void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
-                      float* xt) {
+                      float* xt, size_t xt_ld) {
   constexpr int T = V::kTransposeTile;
   if (T > 1) {
     // Register transposes of T rows x T examples; a short last group of rows
@@ -214,9 +214,9 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
       }
       int b = 0;
       for (; b + T <= n; b += T)
-        V::transpose_tile(src, b, xt + static_cast<size_t>(b) * k + j0, k, rows);
+        V::transpose_tile(src, b, xt + static_cast<size_t>(b) * xt_ld + j0, xt_ld, rows);
       for (; b < n; ++b) {
-        for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * k + j0 + t] = src[t][b];
+        for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * xt_ld + j0 + t] = src[t][b];
       }
     }
     return;
@@ -225,14 +225,16 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
   for (int j0 = 0; j0 < k; j0 += 8) {
     const int jn = min_int(8, k - j0);
     for (int b = 0; b < n; ++b) {
-      float* dst = xt + static_cast<size_t>(b) * k + j0;
+      float* dst = xt + static_cast<size_t>(b) * xt_ld + j0;
       for (int j = 0; j < jn; ++j) dst[j] = x[static_cast<size_t>(cols[j0 + j]) * x_stride + b];
     }
   }
 }
 
+// Loads whole vectors even for a partial tile (the rows are padded, see
+// kernels.h); only the stores are masked.
 template <int MR, int NV, bool kPartial>
-void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t dy_stride,
+void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows, size_t dy_stride,
                       const float* xt, float* dw, const int64_t* w_off, int j0, int tail) {
   R acc[MR][NV];
   const float* dyr[MR];
@@ -241,9 +243,9 @@ void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
   for (int b = 0; b < n; ++b) {
-    const float* xr = xt + static_cast<size_t>(b) * k + j0;
+    const float* xr = xt + static_cast<size_t>(b) * xt_ld + j0;
     R xv[NV];
-    for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
+    for (int v = 0; v < NV; ++v) xv[v] = V::load(xr + v * kL);
     for (int i = 0; i < MR; ++i) {
       const R g = V::set1(dyr[i][b]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(g, xv[v], acc[i][v]);
@@ -257,18 +259,19 @@ void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t
 
 template <int MR>
 void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
-                      const float* xt, float* dw, const int64_t* w_off) {
+                      const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
 #define NF_CALL(MR_, NV_, P_, J_, T_) \
-  weight_grad_tile<MR_, NV_, P_>(n, k, dy, rows, dy_stride, xt, dw, w_off, J_, T_)
+  weight_grad_tile<MR_, NV_, P_>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, J_, T_)
   NF_RANGE_TILES(MR, k, NF_CALL);
 #undef NF_CALL
 }
 
 void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
-                       const float* xt, float* dw, const int64_t* w_off) {
+                       const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
-#define NF_BODY(MR_) weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
+#define NF_BODY(MR_) \
+  weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, xt_ld, dw, w_off + i0)
     NF_SWITCH_ROWS(mr, NF_BODY)
 #undef NF_BODY
   }

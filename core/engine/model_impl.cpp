@@ -59,7 +59,7 @@ void ModelImpl::prepare(int capacity, int threads) {
   }
   ws_->grad_a.assign(static_cast<size_t>(max_width) * s, 0.0f);
   ws_->grad_b.assign(static_cast<size_t>(max_width) * s, 0.0f);
-  const size_t scratch = static_cast<size_t>(max_k) * std::max<size_t>(s, 2);
+  const size_t scratch = padded_width(max_k, 16) * std::max<size_t>(s, 2);
   ws_->scratch.assign(static_cast<size_t>(ws_->threads), std::vector<float>(scratch, 0.0f));
   ws_->labels.assign(ws_->stride, 0);
   ws_->row_index.assign(ws_->stride, 0);
@@ -77,7 +77,9 @@ int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
       k = std::max<int64_t>(k, op.max_k());
     }
   }
-  floats += 2 * width * s + int64_t{threads} * k * std::max<int64_t>(s, 2);
+  floats += 2 * width * s +
+            int64_t{threads} * static_cast<int64_t>(padded_width(static_cast<int>(k), 16)) *
+                std::max<int64_t>(s, 2);
   return floats * static_cast<int64_t>(sizeof(float)) + int64_t{capacity} * 4;
 }
 
@@ -104,7 +106,7 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
       rows[b] = static_cast<int32_t>(indices[b < static_cast<size_t>(n) ? b : 0]);
     }
     kernels().gather_transpose(static_cast<int>(s), dim, data.features.data(), rows,
-                               static_cast<size_t>(dim), ws_->input.data());
+                               static_cast<size_t>(dim), ws_->input.data(), s);
     return;
   }
   for (int b = 0; b < n; ++b) {

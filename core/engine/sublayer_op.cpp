@@ -204,13 +204,14 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     const Unit& unit = row_units_.units[u];
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
+      const size_t ld = padded_width(b.k, kt.lanes);
       if (transposed != unit.index) {
-        kt.gather_transpose(b.k, n, x, block_cols_.data() + b.col_begin, stride, scratch);
+        kt.gather_transpose(b.k, n, x, block_cols_.data() + b.col_begin, stride, scratch, ld);
         transposed = unit.index;
       }
       const int64_t r0 = b.row_begin + unit.lo;
       kt.block_weight_grad(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride, scratch,
-                           dw, w_off_.data() + r0);
+                           ld, dw, w_off_.data() + r0);
     } else {
       kt.csr_weight_grad(unit.lo, unit.hi, n, row_ptr_.data(), col_idx_.data(), dy, stride, x,
                          stride, dw);

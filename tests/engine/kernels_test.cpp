@@ -84,8 +84,8 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
         // Weight gradient through the transpose.
         auto dy = random_vec(c.n_rows * stride, 2);
         std::vector<float> xt(static_cast<size_t>(k) * n), dw(c.w.size(), 0.0f);
-        s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
-        s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+        s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data(), k);
+        s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), k, dw.data(),
                             c.w_off.data());
         for (int i = 0; i < m; ++i) {
           for (int j = 0; j < k; ++j) {
@@ -130,14 +130,17 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
                                   stride, dx.data(), c.cols.data(), stride);
           check_close(dx, dx_ref, "block_backward_input");
           // Weight gradient.
-          std::vector<float> xt_ref(static_cast<size_t>(k) * n), xt(xt_ref.size());
-          s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt_ref.data());
-          t->gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
+          // Rows padded to 16 lanes plus one, as operators pad them (>= any
+          // variant's vector); the padding holds finite junk that must not leak.
+          const size_t ld = padded_width(k, 16) + 1;
+          std::vector<float> xt_ref(ld * n, 7.0f), xt(xt_ref.size(), 7.0f);
+          s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt_ref.data(), ld);
+          t->gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data(), ld);
           CHECK(xt == xt_ref);
           std::vector<float> dw_ref(c.w.size(), 9.0f), dw(c.w.size(), 9.0f);
-          s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt_ref.data(),
+          s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt_ref.data(), ld,
                               dw_ref.data(), c.w_off.data());
-          t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+          t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), ld, dw.data(),
                                c.w_off.data());
           check_close(dw, dw_ref, "block_weight_grad");
         }
