@@ -170,11 +170,12 @@ double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
   const size_t s = nf::engine::batch_stride(batch);
   int32_t width = 784;
   for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
-  std::vector<std::vector<float>> xs;
+  using nf::engine::FloatBuffer;  // cache-line aligned, as the model's workspace
+  std::vector<FloatBuffer> xs;
   xs.emplace_back(784 * s, 0.5f);
   for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
-  std::vector<float> g(width * s, 0.01f), dx(width * s, 0.0f), dw(model.parameter_count());
-  std::vector<float> scratch(static_cast<size_t>(784) * std::max<size_t>(s, 2));
+  FloatBuffer g(width * s, 0.01f), dx(width * s, 0.0f), dw(model.parameter_count());
+  FloatBuffer scratch(static_cast<size_t>(784) * std::max<size_t>(s, 2));
   const float* w = model.parameters().data();
   const double t = median_seconds_per_call(opt, [&] {
     for (size_t i = 0; i < layer.ops.size(); ++i) {

@@ -60,7 +60,7 @@ void ModelImpl::prepare(int capacity, int threads) {
   ws_->grad_a.assign(static_cast<size_t>(max_width) * s, 0.0f);
   ws_->grad_b.assign(static_cast<size_t>(max_width) * s, 0.0f);
   const size_t scratch = padded_width(max_k, 16) * std::max<size_t>(s, 2);
-  ws_->scratch.assign(static_cast<size_t>(ws_->threads), std::vector<float>(scratch, 0.0f));
+  ws_->scratch.assign(static_cast<size_t>(ws_->threads), FloatBuffer(scratch, 0.0f));
   ws_->labels.assign(ws_->stride, 0);
   ws_->row_index.assign(ws_->stride, 0);
 }
