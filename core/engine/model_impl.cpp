@@ -20,8 +20,15 @@ size_t round_up(size_t v, size_t a) {
 // (example b goes to sum b % 16), then a pairwise tree. A plain left-to-right
 // float sum cannot be vectorized (the compiler may not reassociate) and ran
 // one add per FMA latency over every bias of the model.
+// Below 16 examples (batch 1 above all) the plain sum is cheaper and the
+// order still depends on n only.
 float lane_sum(const float* p, int n) {
   constexpr int kParts = 16;
+  if (n < kParts) {
+    float sum = 0.0f;
+    for (int b = 0; b < n; ++b) sum += p[b];
+    return sum;
+  }
   float part[kParts] = {};
   int b = 0;
   for (; b + kParts <= n; b += kParts) {
