@@ -8,7 +8,9 @@
 // per sample for XNNPACK's forward pass. Every figure is the median of
 // --reps repetitions of at least --min-time seconds each, timed in CPU time
 // of the measuring thread (the machine is shared: wall time mostly measures
-// the other tenants); thread scaling is timed in wall time.
+// the other tenants); "vs dense" is the median of per-repetition ratios with
+// dense and the model timed in alternation, so that both see the same load.
+// Thread scaling is timed in wall time and in the CPU time of the process.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -40,32 +42,69 @@ struct Options {
   std::string only;  // run this model (and dense, the baseline) only
 };
 
-double now_seconds(bool cpu_time) {
-  if (cpu_time) {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+// What a figure is timed in: the measuring thread's CPU time (single-thread
+// figures), wall time, or the CPU time of every thread of the process (what
+// a multi-threaded step costs in total, whatever else runs on the machine).
+enum class Timer { kThreadCpu, kWall, kProcessCpu };
+
+double now_seconds(Timer timer) {
+  if (timer == Timer::kWall) {
+    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
   }
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(timer == Timer::kThreadCpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID,
+                &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// One repetition: seconds per call over at least --min-time.
+template <typename F>
+double seconds_per_call(const Options& opt, F&& fn, Timer timer) {
+  int64_t calls = 0;
+  const double start = now_seconds(timer);
+  double elapsed = 0.0;
+  do {
+    fn();
+    ++calls;
+    elapsed = now_seconds(timer) - start;
+  } while (elapsed < opt.min_time);
+  return elapsed / static_cast<double>(calls);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 template <typename F>
-double median_seconds_per_call(const Options& opt, F&& fn, bool cpu_time = true) {
+double median_seconds_per_call(const Options& opt, F&& fn, Timer timer = Timer::kThreadCpu,
+                               int reps = 0) {
   fn();  // warm-up: workspace, caches
   std::vector<double> per_call;
-  for (int r = 0; r < opt.reps; ++r) {
-    int64_t calls = 0;
-    const double start = now_seconds(cpu_time);
-    double elapsed = 0.0;
-    do {
-      fn();
-      ++calls;
-      elapsed = now_seconds(cpu_time) - start;
-    } while (elapsed < opt.min_time);
-    per_call.push_back(elapsed / static_cast<double>(calls));
+  for (int r = 0; r < (reps > 0 ? reps : opt.reps); ++r) {
+    per_call.push_back(seconds_per_call(opt, fn, timer));
   }
   std::sort(per_call.begin(), per_call.end());
   return per_call[per_call.size() / 2];
+}
+
+// `a` and `b` timed in alternating repetitions, so that both see the same
+// load on a shared machine: their median seconds per call, and the median
+// of the per-repetition ratios t_a / t_b.
+struct Paired {
+  double a_s = 0.0, b_s = 0.0, ratio = 0.0;
+};
+template <typename A, typename B>
+Paired paired_medians(const Options& opt, A&& a, B&& b) {
+  a();
+  b();
+  std::vector<double> ta, tb, ratio;
+  for (int r = 0; r < opt.reps; ++r) {
+    ta.push_back(seconds_per_call(opt, a, Timer::kThreadCpu));
+    tb.push_back(seconds_per_call(opt, b, Timer::kThreadCpu));
+    ratio.push_back(ta.back() / tb.back());
+  }
+  return {median(ta), median(tb), median(ratio)};
 }
 
 nf::Dataset synthetic_data(int64_t size) {
@@ -264,20 +303,26 @@ int main(int argc, char** argv) {
     double xnn_l1 = 0.0;
     const double xnn_gf = xnnpack_gflops(opt, batch, &xnn_l1);
     xnn.push_back({batch, xnn_gf});
-    double dense_sps = 0.0;
+    Stepper dense_step(*models[0], data, batch, 1);
     for (size_t i = 0; i < cases.size(); ++i) {
       if (i > 0 && !opt.only.empty() && cases[i].name != opt.only) continue;
       nf::Model& model = *models[i];
-      Stepper step(model, data, batch, 1);
       Row row;
       row.model = cases[i].name;
       row.fraction = static_cast<double>(weight_count(model)) / dense_weights;
       row.batch = batch;
-      row.step_s = median_seconds_per_call(opt, step);
+      if (i == 0) {
+        row.step_s = median_seconds_per_call(opt, dense_step);
+        row.vs_dense = 1.0;
+      } else {
+        // "vs dense" from dense and this model measured in alternation.
+        Stepper step(model, data, batch, 1);
+        const Paired p = paired_medians(opt, dense_step, step);
+        row.step_s = p.b_s;
+        row.vs_dense = p.ratio;
+      }
       row.samples_per_s = batch / row.step_s;
       row.gflops = 6.0 * static_cast<double>(weight_count(model)) * batch / row.step_s / 1e9;
-      if (i == 0) dense_sps = row.samples_per_s;
-      row.vs_dense = row.samples_per_s / dense_sps;
       row.vs_xnnpack = xnn_gf > 0 ? row.gflops / xnn_gf : 0.0;
       row.layer1_gflops = layer1_gflops(opt, model, batch);
       row.layer1_vs_xnnpack = xnn_l1 > 0 ? row.layer1_gflops / xnn_l1 : 0.0;
@@ -309,11 +354,24 @@ int main(int argc, char** argv) {
   for (size_t i : {size_t{0}, size_t{2}}) {
     nf::Model& model = *models[i];
     if (!opt.skip_threads && big > 1) {
-      Stepper one(model, data, big, 1);
-      const double t1 = median_seconds_per_call(opt, one, false);
-      Stepper two(model, data, big, 2);
-      const double t2 = median_seconds_per_call(opt, two, false);
-      extras.push_back({"threads_2_vs_1", cases[i].name, big, t1 / t2});
+      // Wall time gives the speed-up but, on a shared machine, also measures
+      // the other tenants; process CPU time gives what the second thread
+      // costs in total (synchronisation, imbalance that spins, cache misses),
+      // so 2 x cpu(1) / cpu(2) bounds what an idle machine would show.
+      // Alternating 1 and 2 threads exposes both to the same load.
+      const int reps = std::max(opt.reps, 9);
+      std::vector<double> wall1, wall2, cpu1, cpu2;
+      for (int r = 0; r < 3; ++r) {
+        Stepper one(model, data, big, 1);
+        wall1.push_back(median_seconds_per_call(opt, one, Timer::kWall, reps));
+        cpu1.push_back(median_seconds_per_call(opt, one, Timer::kProcessCpu, reps));
+        Stepper two(model, data, big, 2);
+        wall2.push_back(median_seconds_per_call(opt, two, Timer::kWall, reps));
+        cpu2.push_back(median_seconds_per_call(opt, two, Timer::kProcessCpu, reps));
+      }
+      extras.push_back({"threads_2_vs_1_wall", cases[i].name, big, median(wall1) / median(wall2)});
+      extras.push_back(
+          {"threads_2_vs_1_cpu_cost", cases[i].name, big, median(cpu2) / median(cpu1)});
       model.impl().prepare(big, 1);
     }
     if (!opt.skip_scalar) {

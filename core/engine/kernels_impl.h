@@ -208,13 +208,29 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
     // repeats row 0 and stores only its valid lanes.
     for (int j0 = 0; j0 < k; j0 += T) {
       const int rows = min_int(T, k - j0);
+      if (rows <= T / 4) {
+        // A few leftover columns (18 = 16 + 2): copies beat a full transpose.
+        for (int b = 0; b < n; ++b) {
+          float* dst = xt + static_cast<size_t>(b) * xt_ld + j0;
+          for (int t = 0; t < rows; ++t) {
+            dst[t] = x[static_cast<size_t>(cols[j0 + t]) * x_stride + b];
+          }
+        }
+        continue;
+      }
       const float* src[T > 1 ? T : 1];
       for (int t = 0; t < T; ++t) {
         src[t] = x + static_cast<size_t>(cols[j0 + (t < rows ? t : 0)]) * x_stride;
       }
       int b = 0;
-      for (; b + T <= n; b += T)
+      for (; b + T <= n; b += T) {
+        // The batch's input comes from rows far apart in a data set, beyond
+        // the caches: fetch a few lines ahead of the transposes.
+        if (b + 4 * T < n) {
+          for (int t = 0; t < rows; ++t) __builtin_prefetch(src[t] + b + 4 * T);
+        }
         V::transpose_tile(src, b, xt + static_cast<size_t>(b) * xt_ld + j0, xt_ld, rows);
+      }
       for (; b < n; ++b) {
         for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * xt_ld + j0 + t] = src[t][b];
       }
