@@ -50,6 +50,12 @@ struct KernelTable {
   void (*block_weight_grad)(int m, int k, int n, const float* dy, const int32_t* rows,
                             size_t dy_stride, const float* xt, size_t xt_ld, float* dw,
                             const int64_t* w_off) = nullptr;
+  // Same result as gather_transpose + block_weight_grad, with the batch in
+  // the vector lanes and one horizontal sum per weight: for narrow blocks,
+  // whose transposed input would be mostly padding.
+  void (*block_weight_grad_lanes)(int m, int k, int n, const float* dy, const int32_t* rows,
+                                  size_t dy_stride, const float* x, const int32_t* cols,
+                                  size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
 
   // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
   // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].

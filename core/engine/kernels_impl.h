@@ -293,6 +293,53 @@ void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows
   }
 }
 
+// Four weights of a row at a time share the loads of dy; the batch tail is
+// one masked step after the loop.
+void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t* rows,
+                             size_t dy_stride, const float* x, const int32_t* cols,
+                             size_t x_stride, float* dw, const int64_t* w_off) {
+  const int nv = n - n % kL;
+  for (int i = 0; i < m; ++i) {
+    const float* g = dy + static_cast<size_t>(rows[i]) * dy_stride;
+    float* dwr = dw + w_off[i];
+    int j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const float* x0 = x + static_cast<size_t>(cols[j]) * x_stride;
+      const float* x1 = x + static_cast<size_t>(cols[j + 1]) * x_stride;
+      const float* x2 = x + static_cast<size_t>(cols[j + 2]) * x_stride;
+      const float* x3 = x + static_cast<size_t>(cols[j + 3]) * x_stride;
+      R a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+      int b = 0;
+      for (; b < nv; b += kL) {
+        const R gv = V::load(g + b);
+        a0 = V::fma(gv, V::load(x0 + b), a0);
+        a1 = V::fma(gv, V::load(x1 + b), a1);
+        a2 = V::fma(gv, V::load(x2 + b), a2);
+        a3 = V::fma(gv, V::load(x3 + b), a3);
+      }
+      if (b < n) {
+        const R gv = V::load_n(g + b, n - b);
+        a0 = V::fma(gv, V::load_n(x0 + b, n - b), a0);
+        a1 = V::fma(gv, V::load_n(x1 + b, n - b), a1);
+        a2 = V::fma(gv, V::load_n(x2 + b, n - b), a2);
+        a3 = V::fma(gv, V::load_n(x3 + b, n - b), a3);
+      }
+      dwr[j] = V::hsum(a0);
+      dwr[j + 1] = V::hsum(a1);
+      dwr[j + 2] = V::hsum(a2);
+      dwr[j + 3] = V::hsum(a3);
+    }
+    for (; j < k; ++j) {
+      const float* x0 = x + static_cast<size_t>(cols[j]) * x_stride;
+      R a0 = V::zero();
+      int b = 0;
+      for (; b < nv; b += kL) a0 = V::fma(V::load(g + b), V::load(x0 + b), a0);
+      if (b < n) a0 = V::fma(V::load_n(g + b, n - b), V::load_n(x0 + b, n - b), a0);
+      dwr[j] = V::hsum(a0);
+    }
+  }
+}
+
 // ---- structured blocks, batch 1 ----
 
 inline bool contiguous(int k, const int32_t* cols) {
@@ -523,6 +570,7 @@ constexpr KernelTable make_table(const char* name) {
   t.block_backward_input = &block_backward_input;
   t.gather_transpose = &gather_transpose;
   t.block_weight_grad = &block_weight_grad;
+  t.block_weight_grad_lanes = &block_weight_grad_lanes;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
   t.csr_forward = &csr_forward;

@@ -96,6 +96,11 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
             CHECK(dw[c.w_off[i] + j] == doctest::Approx(ref).epsilon(1e-5));
           }
         }
+        // The batch-in-lanes weight gradient computes the same sums.
+        std::vector<float> dw_lanes(c.w.size(), 0.0f);
+        s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                  c.cols.data(), stride, dw_lanes.data(), c.w_off.data());
+        CHECK(dw_lanes == dw);
       }
     }
   }
@@ -143,6 +148,13 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
           t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), ld, dw.data(),
                                c.w_off.data());
           check_close(dw, dw_ref, "block_weight_grad");
+          std::vector<float> dwl_ref(c.w.size(), 9.0f), dwl(c.w.size(), 9.0f);
+          s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                    c.cols.data(), stride, dwl_ref.data(), c.w_off.data());
+          t->block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                     c.cols.data(), stride, dwl.data(), c.w_off.data());
+          check_close(dwl, dwl_ref, "block_weight_grad_lanes");
+          check_close(dwl_ref, dw_ref, "block_weight_grad_lanes vs block_weight_grad");
         }
         // Batch 1, gathered columns and contiguous columns.
         for (bool contiguous : {false, true}) {
