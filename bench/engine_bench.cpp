@@ -3,7 +3,8 @@
 // same run. Prints figures and ratios; asserts nothing about time.
 //
 // Models: 784-300-100-10, dense and with Clos / butterfly hidden layers at
-// about 20%, 10% and 5% of the dense weights. FLOPs: 6 per weight per sample
+// about 20%, 10% and 5% of the dense weights. Every ratio comes from the two
+// things it compares timed in alternating repetitions. FLOPs: 6 per weight per sample
 // for a training step (forward, input gradient, weight gradient), 2 per weight
 // per sample for XNNPACK's forward pass. Every figure is the median of
 // --reps repetitions of at least --min-time seconds each, timed in CPU time
@@ -176,52 +177,66 @@ struct Row {
   double layer1_vs_xnnpack = 0.0;
 };
 
-// XNNPACK's dense forward GFLOP/s over the three layers of 784-300-100-10.
-double xnnpack_gflops(const Options& opt, int batch, double* layer1) {
-  const int32_t widths[4] = {784, 300, 100, 10};
-  nf::Rng rng(2);
+// XNNPACK's dense forward of 784-300-100-10: the three layers, or the
+// first (784 -> 300) alone. `ok` is false when XNNPACK is unavailable.
+struct XnnChain {
   std::vector<std::unique_ptr<nf::XnnDense>> ops;
-  std::vector<std::vector<float>> acts(4);
+  std::vector<std::vector<float>> acts;
+  int batch = 0;
   int64_t weights = 0;
-  for (int l = 0; l < 3; ++l) {
-    std::vector<float> w(static_cast<size_t>(widths[l]) * widths[l + 1]);
-    std::vector<float> b(widths[l + 1], 0.0f);
-    for (float& v : w) v = rng.uniform01() - 0.5f;
-    auto op = nf::XnnDense::create(widths[l], widths[l + 1], w.data(), b.data(), l < 2);
-    if (!op.is_ok()) {
-      std::fprintf(stderr, "engine_bench: %s\n", op.status().to_string().c_str());
-      return 0.0;
+  bool ok = false;
+
+  explicit XnnChain(int b) : acts(4), batch(b) {
+    const int32_t widths[4] = {784, 300, 100, 10};
+    nf::Rng rng(2);
+    for (int l = 0; l < 3; ++l) {
+      std::vector<float> w(static_cast<size_t>(widths[l]) * widths[l + 1]);
+      std::vector<float> bias(widths[l + 1], 0.0f);
+      for (float& v : w) v = rng.uniform01() - 0.5f;
+      auto op = nf::XnnDense::create(widths[l], widths[l + 1], w.data(), bias.data(), l < 2);
+      if (!op.is_ok()) {
+        std::fprintf(stderr, "engine_bench: %s\n", op.status().to_string().c_str());
+        return;
+      }
+      ops.push_back(std::move(op).value());
+      weights += static_cast<int64_t>(w.size());
     }
-    ops.push_back(std::move(op).value());
-    weights += static_cast<int64_t>(w.size());
+    for (int l = 0; l < 4; ++l) acts[l].assign(static_cast<size_t>(batch) * widths[l], 0.5f);
+    ok = true;
   }
-  for (int l = 0; l < 4; ++l) acts[l].assign(static_cast<size_t>(batch) * widths[l], 0.5f);
-  const double t = median_seconds_per_call(opt, [&] {
+  void all() {
     for (int l = 0; l < 3; ++l) (void)ops[l]->run(batch, acts[l].data(), acts[l + 1].data());
-  });
-  const double t1 = median_seconds_per_call(
-      opt, [&] { (void)ops[0]->run(batch, acts[0].data(), acts[1].data()); });
-  *layer1 = 2.0 * 784 * 300 * batch / t1 / 1e9;
-  return 2.0 * static_cast<double>(weights) * batch / t / 1e9;
-}
+  }
+  void first() { (void)ops[0]->run(batch, acts[0].data(), acts[1].data()); }
+};
 
 // The first layer's kernels alone: forward, input gradient and weight
 // gradient of every sublayer (as the operators run them in a step).
-double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
-  nf::engine::ModelImpl& impl = model.impl();
-  const nf::engine::LayerPlan& layer = impl.layers[0];
+struct Layer1Pass {
+  using FloatBuffer = nf::engine::FloatBuffer;  // cache-line aligned, as the model's workspace
+  const nf::engine::LayerPlan& layer;
   const nf::engine::KernelTable& kt = nf::engine::active_kernels();
-  const size_t s = nf::engine::batch_stride(batch);
-  int32_t width = 784;
-  for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
-  using nf::engine::FloatBuffer;  // cache-line aligned, as the model's workspace
+  const float* w;
+  int batch;
+  size_t s;
   std::vector<FloatBuffer> xs;
-  xs.emplace_back(784 * s, 0.5f);
-  for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
-  FloatBuffer g(width * s, 0.01f), dx(width * s, 0.0f), dw(model.parameter_count());
-  FloatBuffer scratch(static_cast<size_t>(784) * std::max<size_t>(s, 2));
-  const float* w = model.parameters().data();
-  const double t = median_seconds_per_call(opt, [&] {
+  FloatBuffer g, dx, dw, scratch;
+
+  Layer1Pass(nf::Model& model, int b)
+      : layer(model.impl().layers[0]),
+        w(model.parameters().data()),
+        batch(b),
+        s(nf::engine::batch_stride(b)) {
+    int32_t width = 784;
+    for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
+    xs.emplace_back(784 * s, 0.5f);
+    for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
+    g.assign(width * s, 0.01f);
+    dx.assign(width * s, 0.0f);
+    dw.assign(static_cast<size_t>(model.parameter_count()), 0.0f);
+    scratch.assign(static_cast<size_t>(784) * std::max<size_t>(s, 2), 0.0f);
+  }
+  void operator()() {
     for (size_t i = 0; i < layer.ops.size(); ++i) {
       const float* wi = w + layer.weight_offsets[i];
       if (s == 1) {
@@ -240,9 +255,8 @@ double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
         layer.ops[i].backward_input(kt, wi, g.data(), dx.data(), batch, s, 0, 1);
       }
     }
-  });
-  return 6.0 * static_cast<double>(model.cascade(0).nnz()) * batch / t / 1e9;
-}
+  }
+};
 
 }  // namespace
 
@@ -305,10 +319,17 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   std::vector<std::pair<int, double>> xnn;
   for (int batch : opt.batches) {
-    double xnn_l1 = 0.0;
-    const double xnn_gf = xnnpack_gflops(opt, batch, &xnn_l1);
-    xnn.push_back({batch, xnn_gf});
+    XnnChain chain(batch);
+    auto xnn_all = [&] { chain.all(); };
+    auto xnn_first = [&] { chain.first(); };
+    const double xnn_flops = 2.0 * static_cast<double>(chain.weights) * batch;
+    const double xnn_l1_flops = 2.0 * 784 * 300 * batch;
+    std::vector<double> xnn_all_s, xnn_first_s;  // every paired run, for the printed figure
     Stepper dense_step(*models[0], data, batch, 1);
+    if (!opt.json) {
+      std::printf("\nbatch %d\n  %-13s %8s %10s %8s %9s %9s %9s %9s\n", batch, "model", "weights",
+                  "samples/s", "GFLOP/s", "vs dense", "vs XNN", "L1 GF/s", "L1/XNN");
+    }
     for (size_t i = 0; i < cases.size(); ++i) {
       if (i > 0 && !opt.only.empty() && cases[i].name != opt.only) continue;
       nf::Model& model = *models[i];
@@ -316,34 +337,48 @@ int main(int argc, char** argv) {
       row.model = cases[i].name;
       row.fraction = static_cast<double>(weight_count(model)) / dense_weights;
       row.batch = batch;
+      const double step_flops = 6.0 * static_cast<double>(weight_count(model)) * batch;
+      Stepper step(model, data, batch, 1);
       if (i == 0) {
         row.step_s = median_seconds_per_call(opt, dense_step);
         row.vs_dense = 1.0;
       } else {
         // "vs dense" from dense and this model measured in alternation.
-        Stepper step(model, data, batch, 1);
         const Paired p = paired_medians(opt, dense_step, step);
         row.step_s = p.b_s;
         row.vs_dense = p.ratio;
       }
       row.samples_per_s = batch / row.step_s;
-      row.gflops = 6.0 * static_cast<double>(weight_count(model)) * batch / row.step_s / 1e9;
-      row.vs_xnnpack = xnn_gf > 0 ? row.gflops / xnn_gf : 0.0;
-      row.layer1_gflops = layer1_gflops(opt, model, batch);
-      row.layer1_vs_xnnpack = xnn_l1 > 0 ? row.layer1_gflops / xnn_l1 : 0.0;
+      row.gflops = step_flops / row.step_s / 1e9;
+      Layer1Pass layer1(model, batch);
+      const double l1_flops = 6.0 * static_cast<double>(model.cascade(0).nnz()) * batch;
+      if (chain.ok) {
+        // Both XNNPACK ratios from alternating runs too: GFLOP/s ratio =
+        // (flops / t) / (xnn_flops / t_xnn).
+        const Paired px = paired_medians(opt, xnn_all, step);
+        row.vs_xnnpack = step_flops / xnn_flops * px.ratio;
+        xnn_all_s.push_back(px.a_s);
+        const Paired pl = paired_medians(opt, xnn_first, layer1);
+        row.layer1_gflops = l1_flops / pl.b_s / 1e9;
+        row.layer1_vs_xnnpack = l1_flops / xnn_l1_flops * pl.ratio;
+        xnn_first_s.push_back(pl.a_s);
+      } else {
+        row.layer1_gflops = l1_flops / median_seconds_per_call(opt, layer1) / 1e9;
+      }
       rows.push_back(row);
       if (!opt.json) {
-        if (i == 0) {
-          std::printf("\nbatch %d: XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f)\n",
-                      batch, xnn_gf, xnn_l1);
-          std::printf("  %-13s %8s %10s %8s %9s %9s %9s %9s\n", "model", "weights", "samples/s",
-                      "GFLOP/s", "vs dense", "vs XNN", "L1 GF/s", "L1/XNN");
-        }
         std::printf("  %-13s %8.3f %10.0f %8.1f %8.2fx %9.2f %9.1f %9.2f\n", row.model.c_str(),
                     row.fraction, row.samples_per_s, row.gflops, row.vs_dense, row.vs_xnnpack,
                     row.layer1_gflops, row.layer1_vs_xnnpack);
         std::fflush(stdout);
       }
+    }
+    const double xnn_gf = xnn_all_s.empty() ? 0.0 : xnn_flops / median(xnn_all_s) / 1e9;
+    xnn.push_back({batch, xnn_gf});
+    if (!opt.json && !xnn_all_s.empty()) {
+      std::printf("  XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f), medians of the runs "
+                  "alternated with the models\n",
+                  xnn_gf, xnn_l1_flops / median(xnn_first_s) / 1e9);
     }
   }
 
