@@ -376,9 +376,10 @@ int main(int argc, char** argv) {
     const double xnn_gf = xnn_all_s.empty() ? 0.0 : xnn_flops / median(xnn_all_s) / 1e9;
     xnn.push_back({batch, xnn_gf});
     if (!opt.json && !xnn_all_s.empty()) {
-      std::printf("  XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f), medians of the runs "
-                  "alternated with the models\n",
-                  xnn_gf, xnn_l1_flops / median(xnn_first_s) / 1e9);
+      std::printf(
+          "  XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f), medians of the runs "
+          "alternated with the models\n",
+          xnn_gf, xnn_l1_flops / median(xnn_first_s) / 1e9);
     }
   }
 

@@ -200,8 +200,8 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
   }
 }
 
-void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
-                      float* xt, size_t xt_ld) {
+void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride, float* xt,
+                      size_t xt_ld) {
   constexpr int T = V::kTransposeTile;
   if (T > 1) {
     // Register transposes of T rows x T examples; a short last group of rows
@@ -296,8 +296,8 @@ void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows
 // Four weights of a row at a time share the loads of dy; the batch tail is
 // one masked step after the loop.
 void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t* rows,
-                             size_t dy_stride, const float* x, const int32_t* cols,
-                             size_t x_stride, float* dw, const int64_t* w_off) {
+                             size_t dy_stride, const float* x, const int32_t* cols, size_t x_stride,
+                             float* dw, const int64_t* w_off) {
   const int nv = n - n % kL;
   for (int i = 0; i < m; ++i) {
     const float* g = dy + static_cast<size_t>(rows[i]) * dy_stride;

@@ -102,9 +102,9 @@ int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
       k = std::max<int64_t>(k, op.max_k());
     }
   }
-  floats += 2 * width * s +
-            int64_t{threads} * static_cast<int64_t>(padded_width(static_cast<int>(k), 16)) *
-                std::max<int64_t>(s, 2);
+  floats += 2 * width * s + int64_t{threads} *
+                                static_cast<int64_t>(padded_width(static_cast<int>(k), 16)) *
+                                std::max<int64_t>(s, 2);
   return floats * static_cast<int64_t>(sizeof(float)) + int64_t{capacity} * 4;
 }
 

@@ -11,8 +11,8 @@
 // to 16 lanes and each operator splits its output rows over the threads.
 #pragma once
 
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <span>
