@@ -3,12 +3,15 @@
 // same run. Prints figures and ratios; asserts nothing about time.
 //
 // Models: 784-300-100-10, dense and with Clos / butterfly hidden layers at
-// about 20%, 10% and 5% of the dense weights. FLOPs: 6 per weight per sample
+// about 20%, 10% and 5% of the dense weights. Every ratio comes from the two
+// things it compares timed in alternating repetitions. FLOPs: 6 per weight per sample
 // for a training step (forward, input gradient, weight gradient), 2 per weight
 // per sample for XNNPACK's forward pass. Every figure is the median of
 // --reps repetitions of at least --min-time seconds each, timed in CPU time
 // of the measuring thread (the machine is shared: wall time mostly measures
-// the other tenants); thread scaling is timed in wall time.
+// the other tenants); "vs dense" is the median of per-repetition ratios with
+// dense and the model timed in alternation, so that both see the same load.
+// Thread scaling is timed in wall time and in the CPU time of the process.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -40,32 +43,74 @@ struct Options {
   std::string only;  // run this model (and dense, the baseline) only
 };
 
-double now_seconds(bool cpu_time) {
-  if (cpu_time) {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+// What a figure is timed in: the measuring thread's CPU time (single-thread
+// figures), wall time, or the CPU time of every thread of the process (what
+// a multi-threaded step costs in total, whatever else runs on the machine).
+enum class Timer { kThreadCpu, kWall, kProcessCpu };
+
+double now_seconds(Timer timer) {
+  if (timer == Timer::kWall) {
+    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
   }
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  timespec ts{};
+  clock_gettime(timer == Timer::kThreadCpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID,
+                &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// One repetition: seconds per call over at least --min-time. The clock is
+// read between growing runs of calls, not after each: reading a thread's
+// CPU time is a system call (about 1.7 us on this VM), which would add 7%
+// to a 25 us batch-1 step and much less to the dense one.
+template <typename F>
+double seconds_per_call(const Options& opt, F&& fn, Timer timer) {
+  int64_t calls = 0;
+  int64_t run = 1;
+  const double start = now_seconds(timer);
+  double elapsed = 0.0;
+  do {
+    for (int64_t c = 0; c < run; ++c) fn();
+    calls += run;
+    elapsed = now_seconds(timer) - start;
+    if (elapsed < opt.min_time / 20) run *= 2;
+  } while (elapsed < opt.min_time);
+  return elapsed / static_cast<double>(calls);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 template <typename F>
-double median_seconds_per_call(const Options& opt, F&& fn, bool cpu_time = true) {
+double median_seconds_per_call(const Options& opt, F&& fn, Timer timer = Timer::kThreadCpu,
+                               int reps = 0) {
   fn();  // warm-up: workspace, caches
   std::vector<double> per_call;
-  for (int r = 0; r < opt.reps; ++r) {
-    int64_t calls = 0;
-    const double start = now_seconds(cpu_time);
-    double elapsed = 0.0;
-    do {
-      fn();
-      ++calls;
-      elapsed = now_seconds(cpu_time) - start;
-    } while (elapsed < opt.min_time);
-    per_call.push_back(elapsed / static_cast<double>(calls));
+  for (int r = 0; r < (reps > 0 ? reps : opt.reps); ++r) {
+    per_call.push_back(seconds_per_call(opt, fn, timer));
   }
   std::sort(per_call.begin(), per_call.end());
   return per_call[per_call.size() / 2];
+}
+
+// `a` and `b` timed in alternating repetitions, so that both see the same
+// load on a shared machine: their median seconds per call, and the median
+// of the per-repetition ratios t_a / t_b.
+struct Paired {
+  double a_s = 0.0, b_s = 0.0, ratio = 0.0;
+};
+template <typename A, typename B>
+Paired paired_medians(const Options& opt, A&& a, B&& b) {
+  a();
+  b();
+  std::vector<double> ta, tb, ratio;
+  for (int r = 0; r < opt.reps; ++r) {
+    ta.push_back(seconds_per_call(opt, a, Timer::kThreadCpu));
+    tb.push_back(seconds_per_call(opt, b, Timer::kThreadCpu));
+    ratio.push_back(ta.back() / tb.back());
+  }
+  return {median(ta), median(tb), median(ratio)};
 }
 
 nf::Dataset synthetic_data(int64_t size) {
@@ -132,51 +177,66 @@ struct Row {
   double layer1_vs_xnnpack = 0.0;
 };
 
-// XNNPACK's dense forward GFLOP/s over the three layers of 784-300-100-10.
-double xnnpack_gflops(const Options& opt, int batch, double* layer1) {
-  const int32_t widths[4] = {784, 300, 100, 10};
-  nf::Rng rng(2);
+// XNNPACK's dense forward of 784-300-100-10: the three layers, or the
+// first (784 -> 300) alone. `ok` is false when XNNPACK is unavailable.
+struct XnnChain {
   std::vector<std::unique_ptr<nf::XnnDense>> ops;
-  std::vector<std::vector<float>> acts(4);
+  std::vector<std::vector<float>> acts;
+  int batch = 0;
   int64_t weights = 0;
-  for (int l = 0; l < 3; ++l) {
-    std::vector<float> w(static_cast<size_t>(widths[l]) * widths[l + 1]);
-    std::vector<float> b(widths[l + 1], 0.0f);
-    for (float& v : w) v = rng.uniform01() - 0.5f;
-    auto op = nf::XnnDense::create(widths[l], widths[l + 1], w.data(), b.data(), l < 2);
-    if (!op.is_ok()) {
-      std::fprintf(stderr, "engine_bench: %s\n", op.status().to_string().c_str());
-      return 0.0;
+  bool ok = false;
+
+  explicit XnnChain(int b) : acts(4), batch(b) {
+    const int32_t widths[4] = {784, 300, 100, 10};
+    nf::Rng rng(2);
+    for (int l = 0; l < 3; ++l) {
+      std::vector<float> w(static_cast<size_t>(widths[l]) * widths[l + 1]);
+      std::vector<float> bias(widths[l + 1], 0.0f);
+      for (float& v : w) v = rng.uniform01() - 0.5f;
+      auto op = nf::XnnDense::create(widths[l], widths[l + 1], w.data(), bias.data(), l < 2);
+      if (!op.is_ok()) {
+        std::fprintf(stderr, "engine_bench: %s\n", op.status().to_string().c_str());
+        return;
+      }
+      ops.push_back(std::move(op).value());
+      weights += static_cast<int64_t>(w.size());
     }
-    ops.push_back(std::move(op).value());
-    weights += static_cast<int64_t>(w.size());
+    for (int l = 0; l < 4; ++l) acts[l].assign(static_cast<size_t>(batch) * widths[l], 0.5f);
+    ok = true;
   }
-  for (int l = 0; l < 4; ++l) acts[l].assign(static_cast<size_t>(batch) * widths[l], 0.5f);
-  const double t = median_seconds_per_call(opt, [&] {
+  void all() {
     for (int l = 0; l < 3; ++l) (void)ops[l]->run(batch, acts[l].data(), acts[l + 1].data());
-  });
-  const double t1 = median_seconds_per_call(
-      opt, [&] { (void)ops[0]->run(batch, acts[0].data(), acts[1].data()); });
-  *layer1 = 2.0 * 784 * 300 * batch / t1 / 1e9;
-  return 2.0 * static_cast<double>(weights) * batch / t / 1e9;
-}
+  }
+  void first() { (void)ops[0]->run(batch, acts[0].data(), acts[1].data()); }
+};
 
 // The first layer's kernels alone: forward, input gradient and weight
 // gradient of every sublayer (as the operators run them in a step).
-double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
-  nf::engine::ModelImpl& impl = model.impl();
-  const nf::engine::LayerPlan& layer = impl.layers[0];
+struct Layer1Pass {
+  using FloatBuffer = nf::engine::FloatBuffer;  // cache-line aligned, as the model's workspace
+  const nf::engine::LayerPlan& layer;
   const nf::engine::KernelTable& kt = nf::engine::active_kernels();
-  const size_t s = nf::engine::batch_stride(batch);
-  int32_t width = 784;
-  for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
-  std::vector<std::vector<float>> xs;
-  xs.emplace_back(784 * s, 0.5f);
-  for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
-  std::vector<float> g(width * s, 0.01f), dx(width * s, 0.0f), dw(model.parameter_count());
-  std::vector<float> scratch(static_cast<size_t>(784) * std::max<size_t>(s, 2));
-  const float* w = model.parameters().data();
-  const double t = median_seconds_per_call(opt, [&] {
+  const float* w;
+  int batch;
+  size_t s;
+  std::vector<FloatBuffer> xs;
+  FloatBuffer g, dx, dw, scratch;
+
+  Layer1Pass(nf::Model& model, int b)
+      : layer(model.impl().layers[0]),
+        w(model.parameters().data()),
+        batch(b),
+        s(nf::engine::batch_stride(b)) {
+    int32_t width = 784;
+    for (const auto& op : layer.ops) width = std::max({width, op.rows(), op.cols()});
+    xs.emplace_back(784 * s, 0.5f);
+    for (const auto& op : layer.ops) xs.emplace_back(static_cast<size_t>(op.rows()) * s, 0.5f);
+    g.assign(width * s, 0.01f);
+    dx.assign(width * s, 0.0f);
+    dw.assign(static_cast<size_t>(model.parameter_count()), 0.0f);
+    scratch.assign(static_cast<size_t>(784) * std::max<size_t>(s, 2), 0.0f);
+  }
+  void operator()() {
     for (size_t i = 0; i < layer.ops.size(); ++i) {
       const float* wi = w + layer.weight_offsets[i];
       if (s == 1) {
@@ -195,9 +255,8 @@ double layer1_gflops(const Options& opt, nf::Model& model, int batch) {
         layer.ops[i].backward_input(kt, wi, g.data(), dx.data(), batch, s, 0, 1);
       }
     }
-  });
-  return 6.0 * static_cast<double>(model.cascade(0).nnz()) * batch / t / 1e9;
-}
+  }
+};
 
 }  // namespace
 
@@ -260,39 +319,67 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   std::vector<std::pair<int, double>> xnn;
   for (int batch : opt.batches) {
-    double xnn_l1 = 0.0;
-    const double xnn_gf = xnnpack_gflops(opt, batch, &xnn_l1);
-    xnn.push_back({batch, xnn_gf});
-    double dense_sps = 0.0;
+    XnnChain chain(batch);
+    auto xnn_all = [&] { chain.all(); };
+    auto xnn_first = [&] { chain.first(); };
+    const double xnn_flops = 2.0 * static_cast<double>(chain.weights) * batch;
+    const double xnn_l1_flops = 2.0 * 784 * 300 * batch;
+    std::vector<double> xnn_all_s, xnn_first_s;  // every paired run, for the printed figure
+    Stepper dense_step(*models[0], data, batch, 1);
+    if (!opt.json) {
+      std::printf("\nbatch %d\n  %-13s %8s %10s %8s %9s %9s %9s %9s\n", batch, "model", "weights",
+                  "samples/s", "GFLOP/s", "vs dense", "vs XNN", "L1 GF/s", "L1/XNN");
+    }
     for (size_t i = 0; i < cases.size(); ++i) {
       if (i > 0 && !opt.only.empty() && cases[i].name != opt.only) continue;
       nf::Model& model = *models[i];
-      Stepper step(model, data, batch, 1);
       Row row;
       row.model = cases[i].name;
       row.fraction = static_cast<double>(weight_count(model)) / dense_weights;
       row.batch = batch;
-      row.step_s = median_seconds_per_call(opt, step);
+      const double step_flops = 6.0 * static_cast<double>(weight_count(model)) * batch;
+      Stepper step(model, data, batch, 1);
+      if (i == 0) {
+        row.step_s = median_seconds_per_call(opt, dense_step);
+        row.vs_dense = 1.0;
+      } else {
+        // "vs dense" from dense and this model measured in alternation.
+        const Paired p = paired_medians(opt, dense_step, step);
+        row.step_s = p.b_s;
+        row.vs_dense = p.ratio;
+      }
       row.samples_per_s = batch / row.step_s;
-      row.gflops = 6.0 * static_cast<double>(weight_count(model)) * batch / row.step_s / 1e9;
-      if (i == 0) dense_sps = row.samples_per_s;
-      row.vs_dense = row.samples_per_s / dense_sps;
-      row.vs_xnnpack = xnn_gf > 0 ? row.gflops / xnn_gf : 0.0;
-      row.layer1_gflops = layer1_gflops(opt, model, batch);
-      row.layer1_vs_xnnpack = xnn_l1 > 0 ? row.layer1_gflops / xnn_l1 : 0.0;
+      row.gflops = step_flops / row.step_s / 1e9;
+      Layer1Pass layer1(model, batch);
+      const double l1_flops = 6.0 * static_cast<double>(model.cascade(0).nnz()) * batch;
+      if (chain.ok) {
+        // Both XNNPACK ratios from alternating runs too: GFLOP/s ratio =
+        // (flops / t) / (xnn_flops / t_xnn).
+        const Paired px = paired_medians(opt, xnn_all, step);
+        row.vs_xnnpack = step_flops / xnn_flops * px.ratio;
+        xnn_all_s.push_back(px.a_s);
+        const Paired pl = paired_medians(opt, xnn_first, layer1);
+        row.layer1_gflops = l1_flops / pl.b_s / 1e9;
+        row.layer1_vs_xnnpack = l1_flops / xnn_l1_flops * pl.ratio;
+        xnn_first_s.push_back(pl.a_s);
+      } else {
+        row.layer1_gflops = l1_flops / median_seconds_per_call(opt, layer1) / 1e9;
+      }
       rows.push_back(row);
       if (!opt.json) {
-        if (i == 0) {
-          std::printf("\nbatch %d: XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f)\n",
-                      batch, xnn_gf, xnn_l1);
-          std::printf("  %-13s %8s %10s %8s %9s %9s %9s %9s\n", "model", "weights", "samples/s",
-                      "GFLOP/s", "vs dense", "vs XNN", "L1 GF/s", "L1/XNN");
-        }
         std::printf("  %-13s %8.3f %10.0f %8.1f %8.2fx %9.2f %9.1f %9.2f\n", row.model.c_str(),
                     row.fraction, row.samples_per_s, row.gflops, row.vs_dense, row.vs_xnnpack,
                     row.layer1_gflops, row.layer1_vs_xnnpack);
         std::fflush(stdout);
       }
+    }
+    const double xnn_gf = xnn_all_s.empty() ? 0.0 : xnn_flops / median(xnn_all_s) / 1e9;
+    xnn.push_back({batch, xnn_gf});
+    if (!opt.json && !xnn_all_s.empty()) {
+      std::printf(
+          "  XNNPACK dense forward %.1f GFLOP/s (layer 1 alone %.1f), medians of the runs "
+          "alternated with the models\n",
+          xnn_gf, xnn_l1_flops / median(xnn_first_s) / 1e9);
     }
   }
 
@@ -308,11 +395,24 @@ int main(int argc, char** argv) {
   for (size_t i : {size_t{0}, size_t{2}}) {
     nf::Model& model = *models[i];
     if (!opt.skip_threads && big > 1) {
-      Stepper one(model, data, big, 1);
-      const double t1 = median_seconds_per_call(opt, one, false);
-      Stepper two(model, data, big, 2);
-      const double t2 = median_seconds_per_call(opt, two, false);
-      extras.push_back({"threads_2_vs_1", cases[i].name, big, t1 / t2});
+      // Wall time gives the speed-up but, on a shared machine, also measures
+      // the other tenants; process CPU time gives what the second thread
+      // costs in total (synchronisation, imbalance that spins, cache misses),
+      // so 2 x cpu(1) / cpu(2) bounds what an idle machine would show.
+      // Alternating 1 and 2 threads exposes both to the same load.
+      const int reps = std::max(opt.reps, 9);
+      std::vector<double> wall1, wall2, cpu1, cpu2;
+      for (int r = 0; r < 3; ++r) {
+        Stepper one(model, data, big, 1);
+        wall1.push_back(median_seconds_per_call(opt, one, Timer::kWall, reps));
+        cpu1.push_back(median_seconds_per_call(opt, one, Timer::kProcessCpu, reps));
+        Stepper two(model, data, big, 2);
+        wall2.push_back(median_seconds_per_call(opt, two, Timer::kWall, reps));
+        cpu2.push_back(median_seconds_per_call(opt, two, Timer::kProcessCpu, reps));
+      }
+      extras.push_back({"threads_2_vs_1_wall", cases[i].name, big, median(wall1) / median(wall2)});
+      extras.push_back(
+          {"threads_2_vs_1_cpu_cost", cases[i].name, big, median(cpu2) / median(cpu1)});
       model.impl().prepare(big, 1);
     }
     if (!opt.skip_scalar) {

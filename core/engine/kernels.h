@@ -37,14 +37,25 @@ struct KernelTable {
   void (*block_backward_input)(int m, int k, int n, const float* w, const int64_t* w_off,
                                const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
                                const int32_t* cols, size_t dx_stride) = nullptr;
-  // xt[b * k + j] = x[cols[j]][b] for b < n: the block's input, transposed so
-  // that the weight gradient runs as outer products.
+  // xt[b * xt_ld + j] = x[cols[j]][b] for b < n, j < k: the block's input,
+  // transposed so that the weight gradient runs as outer products. Writes
+  // nothing else (xt_ld >= k).
   void (*gather_transpose)(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
-                           float* xt) = nullptr;
-  // dw[w_off[i] + j] = sum_{b < n} dy[rows[i]][b] * xt[b * k + j].
+                           float* xt, size_t xt_ld) = nullptr;
+  // dw[w_off[i] + j] = sum_{b < n} dy[rows[i]][b] * xt[b * xt_ld + j].
+  // Precondition: xt_ld >= padded_width(k, lanes) and every float of the rows
+  // up to that width is readable and finite: the kernel reads whole vectors
+  // (a masked load in the inner loop costs GCC 12 a spill per iteration) and
+  // stores only j < k.
   void (*block_weight_grad)(int m, int k, int n, const float* dy, const int32_t* rows,
-                            size_t dy_stride, const float* xt, float* dw,
+                            size_t dy_stride, const float* xt, size_t xt_ld, float* dw,
                             const int64_t* w_off) = nullptr;
+  // Same result as gather_transpose + block_weight_grad, with the batch in
+  // the vector lanes and one horizontal sum per weight: for narrow blocks,
+  // whose transposed input would be mostly padding.
+  void (*block_weight_grad_lanes)(int m, int k, int n, const float* dy, const int32_t* rows,
+                                  size_t dy_stride, const float* x, const int32_t* cols,
+                                  size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
 
   // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
   // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].
@@ -73,6 +84,12 @@ struct KernelTable {
                           const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
                           size_t x_stride, float* dw) = nullptr;
 };
+
+// k rounded up to a multiple of `lanes`: the row pitch block_weight_grad
+// needs for a block of width k.
+inline size_t padded_width(int k, int lanes) {
+  return (static_cast<size_t>(k) + lanes - 1) / lanes * lanes;
+}
 
 enum class Isa { kScalar, kAvx2, kAvx512, kNeon };
 

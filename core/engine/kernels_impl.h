@@ -200,23 +200,39 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
   }
 }
 
-void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride,
-                      float* xt) {
+void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride, float* xt,
+                      size_t xt_ld) {
   constexpr int T = V::kTransposeTile;
   if (T > 1) {
     // Register transposes of T rows x T examples; a short last group of rows
     // repeats row 0 and stores only its valid lanes.
     for (int j0 = 0; j0 < k; j0 += T) {
       const int rows = min_int(T, k - j0);
+      if (rows <= T / 4) {
+        // A few leftover columns (18 = 16 + 2): copies beat a full transpose.
+        for (int b = 0; b < n; ++b) {
+          float* dst = xt + static_cast<size_t>(b) * xt_ld + j0;
+          for (int t = 0; t < rows; ++t) {
+            dst[t] = x[static_cast<size_t>(cols[j0 + t]) * x_stride + b];
+          }
+        }
+        continue;
+      }
       const float* src[T > 1 ? T : 1];
       for (int t = 0; t < T; ++t) {
         src[t] = x + static_cast<size_t>(cols[j0 + (t < rows ? t : 0)]) * x_stride;
       }
       int b = 0;
-      for (; b + T <= n; b += T)
-        V::transpose_tile(src, b, xt + static_cast<size_t>(b) * k + j0, k, rows);
+      for (; b + T <= n; b += T) {
+        // The batch's input comes from rows far apart in a data set, beyond
+        // the caches: fetch a few lines ahead of the transposes.
+        if (b + 4 * T < n) {
+          for (int t = 0; t < rows; ++t) __builtin_prefetch(src[t] + b + 4 * T);
+        }
+        V::transpose_tile(src, b, xt + static_cast<size_t>(b) * xt_ld + j0, xt_ld, rows);
+      }
       for (; b < n; ++b) {
-        for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * k + j0 + t] = src[t][b];
+        for (int t = 0; t < rows; ++t) xt[static_cast<size_t>(b) * xt_ld + j0 + t] = src[t][b];
       }
     }
     return;
@@ -225,14 +241,16 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
   for (int j0 = 0; j0 < k; j0 += 8) {
     const int jn = min_int(8, k - j0);
     for (int b = 0; b < n; ++b) {
-      float* dst = xt + static_cast<size_t>(b) * k + j0;
+      float* dst = xt + static_cast<size_t>(b) * xt_ld + j0;
       for (int j = 0; j < jn; ++j) dst[j] = x[static_cast<size_t>(cols[j0 + j]) * x_stride + b];
     }
   }
 }
 
+// Loads whole vectors even for a partial tile (the rows are padded, see
+// kernels.h); only the stores are masked.
 template <int MR, int NV, bool kPartial>
-void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t dy_stride,
+void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows, size_t dy_stride,
                       const float* xt, float* dw, const int64_t* w_off, int j0, int tail) {
   R acc[MR][NV];
   const float* dyr[MR];
@@ -241,9 +259,9 @@ void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
   for (int b = 0; b < n; ++b) {
-    const float* xr = xt + static_cast<size_t>(b) * k + j0;
+    const float* xr = xt + static_cast<size_t>(b) * xt_ld + j0;
     R xv[NV];
-    for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
+    for (int v = 0; v < NV; ++v) xv[v] = V::load(xr + v * kL);
     for (int i = 0; i < MR; ++i) {
       const R g = V::set1(dyr[i][b]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(g, xv[v], acc[i][v]);
@@ -257,20 +275,68 @@ void weight_grad_tile(int n, int k, const float* dy, const int32_t* rows, size_t
 
 template <int MR>
 void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
-                      const float* xt, float* dw, const int64_t* w_off) {
+                      const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
 #define NF_CALL(MR_, NV_, P_, J_, T_) \
-  weight_grad_tile<MR_, NV_, P_>(n, k, dy, rows, dy_stride, xt, dw, w_off, J_, T_)
+  weight_grad_tile<MR_, NV_, P_>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, J_, T_)
   NF_RANGE_TILES(MR, k, NF_CALL);
 #undef NF_CALL
 }
 
 void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
-                       const float* xt, float* dw, const int64_t* w_off) {
+                       const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
-#define NF_BODY(MR_) weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, dw, w_off + i0)
+#define NF_BODY(MR_) \
+  weight_grad_rows<MR_>(k, n, dy, rows + i0, dy_stride, xt, xt_ld, dw, w_off + i0)
     NF_SWITCH_ROWS(mr, NF_BODY)
 #undef NF_BODY
+  }
+}
+
+// Four weights of a row at a time share the loads of dy; the batch tail is
+// one masked step after the loop.
+void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t* rows,
+                             size_t dy_stride, const float* x, const int32_t* cols, size_t x_stride,
+                             float* dw, const int64_t* w_off) {
+  const int nv = n - n % kL;
+  for (int i = 0; i < m; ++i) {
+    const float* g = dy + static_cast<size_t>(rows[i]) * dy_stride;
+    float* dwr = dw + w_off[i];
+    int j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const float* x0 = x + static_cast<size_t>(cols[j]) * x_stride;
+      const float* x1 = x + static_cast<size_t>(cols[j + 1]) * x_stride;
+      const float* x2 = x + static_cast<size_t>(cols[j + 2]) * x_stride;
+      const float* x3 = x + static_cast<size_t>(cols[j + 3]) * x_stride;
+      R a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+      int b = 0;
+      for (; b < nv; b += kL) {
+        const R gv = V::load(g + b);
+        a0 = V::fma(gv, V::load(x0 + b), a0);
+        a1 = V::fma(gv, V::load(x1 + b), a1);
+        a2 = V::fma(gv, V::load(x2 + b), a2);
+        a3 = V::fma(gv, V::load(x3 + b), a3);
+      }
+      if (b < n) {
+        const R gv = V::load_n(g + b, n - b);
+        a0 = V::fma(gv, V::load_n(x0 + b, n - b), a0);
+        a1 = V::fma(gv, V::load_n(x1 + b, n - b), a1);
+        a2 = V::fma(gv, V::load_n(x2 + b, n - b), a2);
+        a3 = V::fma(gv, V::load_n(x3 + b, n - b), a3);
+      }
+      dwr[j] = V::hsum(a0);
+      dwr[j + 1] = V::hsum(a1);
+      dwr[j + 2] = V::hsum(a2);
+      dwr[j + 3] = V::hsum(a3);
+    }
+    for (; j < k; ++j) {
+      const float* x0 = x + static_cast<size_t>(cols[j]) * x_stride;
+      R a0 = V::zero();
+      int b = 0;
+      for (; b < nv; b += kL) a0 = V::fma(V::load(g + b), V::load(x0 + b), a0);
+      if (b < n) a0 = V::fma(V::load_n(g + b, n - b), V::load_n(x0 + b, n - b), a0);
+      dwr[j] = V::hsum(a0);
+    }
   }
 }
 
@@ -504,6 +570,7 @@ constexpr KernelTable make_table(const char* name) {
   t.block_backward_input = &block_backward_input;
   t.gather_transpose = &gather_transpose;
   t.block_weight_grad = &block_weight_grad;
+  t.block_weight_grad_lanes = &block_weight_grad_lanes;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
   t.csr_forward = &csr_forward;

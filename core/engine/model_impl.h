@@ -11,8 +11,10 @@
 // to 16 lanes and each operator splits its output rows over the threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -38,6 +40,23 @@ struct LayerPlan {
 
 // Rounds a batch capacity to the activation stride (1 stays 1).
 size_t batch_stride(int capacity);
+
+// Allocates on 64-byte boundaries: with a stride of 16 floats every
+// activation row then starts a cache line, and no vector load of a kernel
+// straddles two lines (malloc's 16-byte alignment made every AVX-512 load a
+// split load).
+template <typename T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheLineAllocator() = default;
+  template <typename U>
+  explicit CacheLineAllocator(const CacheLineAllocator<U>& /*other*/) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, size_t /*n*/) { ::operator delete(p, kAlign); }
+  bool operator==(const CacheLineAllocator& /*other*/) const { return true; }
+};
+using FloatBuffer = std::vector<float, CacheLineAllocator<float>>;
 
 class ModelImpl {
  public:
@@ -96,11 +115,11 @@ class ModelImpl {
     int threads = 0;
     size_t stride = 0;
     int n = 0;  // examples in the loaded batch
-    std::vector<float> input;
-    std::vector<std::vector<std::vector<float>>> hidden;  // [layer][sublayer < depth-1]
-    std::vector<std::vector<float>> out;                  // [layer], after bias and activation
-    std::vector<float> grad_a, grad_b;
-    std::vector<std::vector<float>> scratch;  // per thread
+    FloatBuffer input;
+    std::vector<std::vector<FloatBuffer>> hidden;  // [layer][sublayer < depth-1]
+    std::vector<FloatBuffer> out;                  // [layer], after bias and activation
+    FloatBuffer grad_a, grad_b;
+    std::vector<FloatBuffer> scratch;  // per thread
     std::vector<int32_t> labels;
     std::vector<int32_t> row_index;  // examples of the batch, for the input transpose
     std::unique_ptr<WorkerPool> pool;

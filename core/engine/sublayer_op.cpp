@@ -12,6 +12,12 @@ namespace {
 constexpr int32_t kUnitRows = 24;
 // Units of a generic mask: rows or columns per unit.
 constexpr int32_t kCsrUnit = 32;
+// Blocks at most this wide take the weight gradient with the batch in the
+// lanes (block_weight_grad_lanes) from this batch on: their transposed input
+// would be mostly padding. ENGINE.md measured 2x at batch 64 for 8-wide
+// blocks and a loss at batch 16.
+constexpr int32_t kLanesMaxK = 8;
+constexpr int kLanesMinBatch = 32;
 
 }  // namespace
 
@@ -204,13 +210,20 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     const Unit& unit = row_units_.units[u];
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
+      const int64_t r0 = b.row_begin + unit.lo;
+      if (b.k <= kLanesMaxK && n >= kLanesMinBatch) {
+        kt.block_weight_grad_lanes(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
+                                   x, block_cols_.data() + b.col_begin, stride, dw,
+                                   w_off_.data() + r0);
+        continue;
+      }
+      const size_t ld = padded_width(b.k, kt.lanes);
       if (transposed != unit.index) {
-        kt.gather_transpose(b.k, n, x, block_cols_.data() + b.col_begin, stride, scratch);
+        kt.gather_transpose(b.k, n, x, block_cols_.data() + b.col_begin, stride, scratch, ld);
         transposed = unit.index;
       }
-      const int64_t r0 = b.row_begin + unit.lo;
       kt.block_weight_grad(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride, scratch,
-                           dw, w_off_.data() + r0);
+                           ld, dw, w_off_.data() + r0);
     } else {
       kt.csr_weight_grad(unit.lo, unit.hi, n, row_ptr_.data(), col_idx_.data(), dy, stride, x,
                          stride, dw);

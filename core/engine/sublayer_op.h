@@ -37,6 +37,9 @@ class SublayerOp {
   // Widest block (structured) or row (CSR): sizes the kernels' scratch.
   int32_t max_k() const { return max_k_; }
   int64_t index_bytes() const;
+  // Scratch weight_grad() needs for n examples: the widest block's input,
+  // transposed, rows padded to the widest vector (16 lanes).
+  size_t scratch_floats(int n) const { return padded_width(max_k_, 16) * static_cast<size_t>(n); }
 
   // y (rows x n) = W x (cols x n).
   void forward(const KernelTable& kt, const float* w, const float* x, float* y, int n,
@@ -45,7 +48,8 @@ class SublayerOp {
   void backward_input(const KernelTable& kt, const float* w, const float* dy, float* dx, int n,
                       size_t stride, int part, int parts) const;
   // dw (nnz, canonical order) = (dy x^T) restricted to the mask, summed over
-  // the first n examples. `scratch` holds max_k() * n floats (per thread).
+  // the first n examples. `scratch` holds scratch_floats(n) floats (per
+  // thread), all finite (zeroed once is enough: only padding is left unwritten).
   void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
                    size_t stride, float* scratch, int part, int parts) const;
 

@@ -84,8 +84,8 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
         // Weight gradient through the transpose.
         auto dy = random_vec(c.n_rows * stride, 2);
         std::vector<float> xt(static_cast<size_t>(k) * n), dw(c.w.size(), 0.0f);
-        s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
-        s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+        s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data(), k);
+        s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), k, dw.data(),
                             c.w_off.data());
         for (int i = 0; i < m; ++i) {
           for (int j = 0; j < k; ++j) {
@@ -96,6 +96,13 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
             CHECK(dw[c.w_off[i] + j] == doctest::Approx(ref).epsilon(1e-5));
           }
         }
+        // The batch-in-lanes weight gradient computes the same sums (up to
+        // rounding: the compiler may fuse a * b + c in one kernel and not in
+        // the other, as GCC does on aarch64).
+        std::vector<float> dw_lanes(c.w.size(), 0.0f);
+        s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                  c.cols.data(), stride, dw_lanes.data(), c.w_off.data());
+        check_close(dw_lanes, dw, "scalar block_weight_grad_lanes");
       }
     }
   }
@@ -130,16 +137,26 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
                                   stride, dx.data(), c.cols.data(), stride);
           check_close(dx, dx_ref, "block_backward_input");
           // Weight gradient.
-          std::vector<float> xt_ref(static_cast<size_t>(k) * n), xt(xt_ref.size());
-          s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt_ref.data());
-          t->gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data());
+          // Rows padded to 16 lanes plus one, as operators pad them (>= any
+          // variant's vector); the padding holds finite junk that must not leak.
+          const size_t ld = padded_width(k, 16) + 1;
+          std::vector<float> xt_ref(ld * n, 7.0f), xt(xt_ref.size(), 7.0f);
+          s.gather_transpose(k, n, x.data(), c.cols.data(), stride, xt_ref.data(), ld);
+          t->gather_transpose(k, n, x.data(), c.cols.data(), stride, xt.data(), ld);
           CHECK(xt == xt_ref);
           std::vector<float> dw_ref(c.w.size(), 9.0f), dw(c.w.size(), 9.0f);
-          s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt_ref.data(),
+          s.block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt_ref.data(), ld,
                               dw_ref.data(), c.w_off.data());
-          t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), dw.data(),
+          t->block_weight_grad(m, k, n, dy.data(), c.rows.data(), stride, xt.data(), ld, dw.data(),
                                c.w_off.data());
           check_close(dw, dw_ref, "block_weight_grad");
+          std::vector<float> dwl_ref(c.w.size(), 9.0f), dwl(c.w.size(), 9.0f);
+          s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                    c.cols.data(), stride, dwl_ref.data(), c.w_off.data());
+          t->block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                     c.cols.data(), stride, dwl.data(), c.w_off.data());
+          check_close(dwl, dwl_ref, "block_weight_grad_lanes");
+          check_close(dwl_ref, dw_ref, "block_weight_grad_lanes vs block_weight_grad");
         }
         // Batch 1, gathered columns and contiguous columns.
         for (bool contiguous : {false, true}) {
