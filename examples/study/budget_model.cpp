@@ -1,5 +1,6 @@
 #include "examples/study/budget_model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -63,9 +64,24 @@ Result<int64_t> spec_weights(const ModelSpec& spec) {
   return total;
 }
 
+double bottleneck_fraction(const Cascade& c) {
+  const double full = std::min(c.n_in, c.n_out);
+  double narrowest = full;
+  for (size_t l = 0; l + 1 < c.sublayers.size(); ++l) {
+    const Mask& in = c.sublayers[l].mask;  // rows: the hidden nodes
+    const std::vector<int32_t> out_edges = c.sublayers[l + 1].mask.column_counts();
+    int64_t live = 0;
+    for (int32_t r = 0; r < in.rows; ++r) {
+      if (in.row_ptr[r + 1] > in.row_ptr[r] && out_edges[r] > 0) ++live;
+    }
+    narrowest = std::min(narrowest, static_cast<double>(live));
+  }
+  return full > 0 ? narrowest / full : 0.0;
+}
+
 Result<ModelScores> model_scores(const ModelSpec& spec, const ScoreOptions& options) {
   ModelScores out;
-  double cv = 0, min_paths = 0, ratio = 0, expr = 0, reach = 0;
+  double cv = 0, min_paths = 0, ratio = 0, expr = 0, reach = 0, bottleneck = 0;
   int layers = 0, expr_layers = 0;
   int32_t n_in = spec.input_dim;
   for (size_t i = 0; i + 1 < spec.layers.size(); ++i) {
@@ -76,6 +92,7 @@ Result<ModelScores> model_scores(const ModelSpec& spec, const ScoreOptions& opti
     min_paths += std::log10(1.0 + static_cast<double>(s.paths.min_paths));
     ratio += s.spectral.ratio;
     reach += s.paths.reachable ? 1.0 : 0.0;
+    bottleneck += bottleneck_fraction(c);
     if (s.expressivity) {
       expr += s.expressivity->fraction;
       ++expr_layers;
@@ -89,6 +106,7 @@ Result<ModelScores> model_scores(const ModelSpec& spec, const ScoreOptions& opti
   out.log_min_paths = layers ? min_paths / layers : nan;
   out.spectral_ratio = layers ? ratio / layers : nan;
   out.reachable = layers ? reach / layers : nan;
+  out.bottleneck = layers ? bottleneck / layers : nan;
   out.expressivity = expr_layers ? expr / expr_layers : nan;
   return out;
 }
@@ -117,7 +135,8 @@ std::vector<StudyFabric> study_fabrics() {
 namespace nf::study {
 
 double data_free_fitness(const ModelScores& s) {
-  return s.reachable + 0.5 * (1.0 - s.spectral_ratio) + 0.5 / (1.0 + s.path_cv);
+  return kFitnessMixing * (1.0 - s.spectral_ratio) +
+         kFitnessBottleneck * std::log10(std::max(s.bottleneck, 0.01));
 }
 
 }  // namespace nf::study

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/engine/model_spec.h"
+#include "core/fabric/cascade.h"
 #include "core/fabric/fabric_spec.h"
 #include "core/fabric/scores.h"
 #include "core/util/status.h"
@@ -52,8 +53,17 @@ struct ModelScores {
   double spectral_ratio = 0;  // sigma2 / sigma1 of the normalised path matrix
   double expressivity = 0;    // Jacobian rank / upper bound (possibly reduced instance)
   double reachable = 0;       // fraction of hidden layers where every input reaches every output
+  double bottleneck = 0;      // bottleneck_fraction, averaged
   int max_depth = 0;          // deepest cascade among the hidden layers
 };
+// How much of a layer's possible rank its narrowest hidden sublayer keeps:
+// the live nodes (an edge in and an edge out) of the narrowest activation
+// between sublayers, divided by min(n_in, n_out), at most 1. The product of
+// the masked matrices has at most that rank, so a low-rank cascade of rank 4
+// scores 4 / min(n_in, n_out) however well its paths are spread. 1 for a
+// single sublayer. From the masks alone.
+double bottleneck_fraction(const Cascade& c);
+
 Result<ModelScores> model_scores(const ModelSpec& spec, const ScoreOptions& options);
 
 // The hand-picked fabric families of the study, by name as in the CSV.
@@ -68,9 +78,16 @@ std::vector<StudyFabric> study_fabrics();
 namespace nf::study {
 
 // One number from the data-free scores, higher meaning "expected to train
-// better": reachability first (1 per fully reachable layer, averaged), then
-// mixing (1 - spectral ratio) and path uniformity (1 / (1 + cv)), each worth
-// at most half a point. Its weights are a guess the study tests.
+// better", in accuracy points relative to other fabrics at the same budget:
+//   kFitnessMixing * (1 - spectral_ratio)
+//     + kFitnessBottleneck * log10(max(bottleneck, 0.01)).
+// The weights are a least-squares fit to the study's runs (experiment 1, 111
+// sparse runs, accuracy and scores centred per budget; fit_fitness.py in this
+// directory, docs/results/README.md). Reachability and path uniformity got no
+// reliable weight there and are left out: fabrics that are not fully
+// reachable trained as well as Clos, and uniform path counts did not help.
+inline constexpr double kFitnessMixing = 3.8;
+inline constexpr double kFitnessBottleneck = 4.0;
 double data_free_fitness(const ModelScores& s);
 
 }  // namespace nf::study

@@ -1,11 +1,35 @@
 #include "examples/study/training_run.h"
 
 #include <cmath>
+#include <numbers>
 #include <numeric>
+#include <string>
 
 #include "core/util/rng.h"
 
 namespace nf::study {
+
+Result<LrSchedule> parse_lr_schedule(std::string_view name) {
+  if (name == "exp") return LrSchedule::kExponential;
+  if (name == "cosine") return LrSchedule::kCosine;
+  return invalid_argument("unknown learning-rate schedule '" + std::string(name) +
+                          "' (expected exp or cosine)");
+}
+
+double epoch_learning_rate(const RunOptions& options, int epoch) {
+  const double lr = options.config.learning_rate;
+  const int warmup = options.warmup_epochs;
+  if (epoch < warmup) return lr * (epoch + 1) / (warmup + 1);
+  const int e = epoch - warmup;
+  const int span = options.config.epochs - warmup;
+  switch (options.schedule) {
+    case LrSchedule::kExponential:
+      return lr * std::pow(options.lr_decay, e);
+    case LrSchedule::kCosine:
+      return lr * 0.5 * (1.0 + std::cos(std::numbers::pi * e / span));
+  }
+  return lr;
+}
 
 Result<RunResult> run_training(Model& model, const Dataset& train,
                                std::span<const int64_t> train_indices, const Dataset& test,
@@ -18,6 +42,11 @@ Result<RunResult> run_training(Model& model, const Dataset& train,
     return invalid_argument("learning-rate decay " + std::to_string(options.lr_decay) +
                             " must be in (0, 1]");
   }
+  if (options.warmup_epochs < 0 || options.warmup_epochs >= options.config.epochs) {
+    return invalid_argument("warmup of " + std::to_string(options.warmup_epochs) +
+                            " epochs must be at least 0 and fewer than the " +
+                            std::to_string(options.config.epochs) + " epochs");
+  }
   if (test.dim != model.input_dim()) {
     return invalid_argument("test set '" + test.name + "' has " + std::to_string(test.dim) +
                             " features, the model expects " + std::to_string(model.input_dim()));
@@ -28,8 +57,7 @@ Result<RunResult> run_training(Model& model, const Dataset& train,
     TrainConfig cfg = options.config;
     cfg.epochs = 1;
     cfg.seed = options.config.seed * 1000003ULL + static_cast<uint64_t>(e);
-    cfg.learning_rate =
-        static_cast<float>(options.config.learning_rate * std::pow(options.lr_decay, e));
+    cfg.learning_rate = static_cast<float>(epoch_learning_rate(options, e));
     NF_ASSIGN_OR_RETURN(TrainStats ts, nf::train(model, train, train_indices, cfg));
     const EvalStats ev = evaluate(model, test, test_indices);
     EpochReport r;

@@ -3,13 +3,15 @@
 //
 // Each epoch is one call of nf::train (so the optimizer state restarts every
 // epoch, as a federated client's does every round) with the shuffle seed
-// derived from the run's seed and the epoch, and an optional per-epoch
-// learning-rate decay. The test set is evaluated after every epoch.
+// derived from the run's seed and the epoch, and a per-epoch learning-rate
+// schedule (exponential decay or cosine, with optional linear warmup). The
+// test set is evaluated after every epoch.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "core/data/dataset.h"
@@ -28,9 +30,21 @@ struct EpochReport {
   double train_seconds = 0;  // training only, evaluation excluded
 };
 
+enum class LrSchedule {
+  kExponential,  // epoch e (0-based, after warmup) runs at lr * lr_decay^e
+  kCosine,       // epoch e of the E after warmup runs at lr * (1 + cos(pi e / E)) / 2
+};
+// "exp", "cosine".
+Result<LrSchedule> parse_lr_schedule(std::string_view name);
+
 struct RunOptions {
-  TrainConfig config;     // config.epochs is the number of epochs of the run
-  double lr_decay = 1.0;  // learning rate of epoch e (0-based) is lr * lr_decay^e
+  TrainConfig config;  // config.epochs is the number of epochs of the run
+  LrSchedule schedule = LrSchedule::kExponential;
+  double lr_decay = 1.0;  // kExponential's factor per epoch, in (0, 1]
+  // The first warmup_epochs epochs (fewer than config.epochs) run at
+  // lr * (w + 1) / (warmup_epochs + 1) for w = 0, 1, ...; the schedule then
+  // starts at its epoch 0.
+  int warmup_epochs = 0;
   // Called after each epoch (e.g. to print a line); may be empty.
   std::function<void(const EpochReport&)> on_epoch;
 };
@@ -41,6 +55,10 @@ struct RunResult {
   double best_accuracy = 0;
   double seconds_per_epoch = 0;  // mean training seconds per epoch over the run
 };
+
+// The learning rate of epoch `epoch` (0-based) of a run with these options.
+// Preconditions: the options passed run_training's checks.
+double epoch_learning_rate(const RunOptions& options, int epoch);
 
 // Trains `model` on train[train_indices] and evaluates on test[test_indices]
 // (all of test when empty). Errors come from nf::train (bad config, sizes).

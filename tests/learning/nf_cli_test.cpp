@@ -66,6 +66,15 @@ TEST_CASE("nf train names bad flags in its errors") {
   CHECK(r.code == 2);
   CHECK(r.out.find("--spec") != std::string::npos);
 
+  r = run_nf("train --lr-schedule sawtooth");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--lr-schedule") != std::string::npos);
+  CHECK(r.out.find("sawtooth") != std::string::npos);
+
+  r = run_nf("train --epochs 3 --warmup 3");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("--warmup") != std::string::npos);
+
   r = run_nf("train --epochs notanumber");
   CHECK(r.code != 0);
   CHECK(r.out.find("--epochs") != std::string::npos);
@@ -87,6 +96,25 @@ TEST_CASE("nf topo search without data reports a ranking at the budget") {
   REQUIRE(r.code == 0);
   CHECK(r.out.find("\"candidates\":[") != std::string::npos);
   CHECK(r.out.find("\"best_search\":\"") != std::string::npos);
+}
+
+TEST_CASE("nf topo search ranks candidates by the fitted data-free fitness") {
+  // --no-train: the report lists candidates by data-free fitness alone. The
+  // fitted weights put Clos above the torus (poor mixing) and low-rank (a
+  // narrow bottleneck); the old guess ranked low-rank with the best.
+  Run r = run_nf(
+      "topo search --no-train --json --budget 0.1 --population 2 --generations 1 --survivors 1 "
+      "--kinds clos");
+  REQUIRE(r.code == 0);
+  auto position = [&](const std::string& genome) {
+    return r.out.find("\"genome\":\"" + genome + "\"");
+  };
+  const size_t clos = position("clos"), torus = position("torus"), low_rank = position("low_rank");
+  REQUIRE(clos != std::string::npos);
+  REQUIRE(torus != std::string::npos);
+  REQUIRE(low_rank != std::string::npos);
+  CHECK(clos < torus);
+  CHECK(torus < low_rank);
 }
 
 TEST_CASE("nf train on a few hundred examples beats chance, saves and evaluates again") {

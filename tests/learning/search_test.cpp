@@ -109,3 +109,62 @@ TEST_CASE("mutation stays inside the search space") {
     }
   }
 }
+
+TEST_CASE("bottleneck fraction: rank over the narrower side, 1 without a narrow hidden sublayer") {
+  nf::FabricSpec low_rank;
+  low_rank.kind = nf::FabricKind::kLowRank;
+  low_rank.params.rank = 6;
+  auto c = nf::build_cascade(low_rank, 300, 100);
+  REQUIRE(c.is_ok());
+  CHECK(nf::study::bottleneck_fraction(*c) == doctest::Approx(0.06));
+
+  nf::FabricSpec clos;
+  clos.kind = nf::FabricKind::kClos;
+  clos.params.n = 17;  // hidden widths 72 and 68 for 100 outputs
+  clos.params.m = 4;
+  clos.params.r = 18;
+  c = nf::build_cascade(clos, 300, 100);
+  REQUIRE(c.is_ok());
+  CHECK(nf::study::bottleneck_fraction(*c) == doctest::Approx(0.68));
+
+  nf::FabricSpec dense;
+  c = nf::build_cascade(dense, 300, 100);
+  REQUIRE(c.is_ok());
+  CHECK(nf::study::bottleneck_fraction(*c) == 1.0);
+}
+
+TEST_CASE("the fitted fitness prefers mixing and penalises a narrow bottleneck, not reachability") {
+  nf::study::ModelScores s;
+  s.spectral_ratio = 0.5;
+  s.bottleneck = 0.1;
+  s.reachable = 1;
+  s.path_cv = 0;
+  CHECK(nf::study::data_free_fitness(s) ==
+        doctest::Approx(0.5 * nf::study::kFitnessMixing - nf::study::kFitnessBottleneck));
+  nf::study::ModelScores unreachable = s;
+  unreachable.reachable = 0;
+  unreachable.path_cv = 3;
+  CHECK(nf::study::data_free_fitness(unreachable) == nf::study::data_free_fitness(s));
+  // Below 1% the bottleneck term stops falling (log of a floor).
+  s.bottleneck = 0.001;
+  nf::study::ModelScores floor = s;
+  floor.bottleneck = 0.01;
+  CHECK(nf::study::data_free_fitness(s) == nf::study::data_free_fitness(floor));
+
+  // On real models at 10%: low-rank (a rank-25 bottleneck) and the torus
+  // (poor mixing) rank below Clos, as they trained in the study.
+  auto score = [](nf::FabricKind kind) {
+    nf::FabricSpec f;
+    f.kind = kind;
+    auto m = nf::study::budget_mlp(f, 0.1, nf::InitRule::kSparseAware, 1);
+    REQUIRE(m.is_ok());
+    nf::ScoreOptions so;
+    so.expressivity = false;
+    auto sc = nf::study::model_scores(m->spec, so);
+    REQUIRE(sc.is_ok());
+    return nf::study::data_free_fitness(*sc);
+  };
+  const double clos = score(nf::FabricKind::kClos);
+  CHECK(score(nf::FabricKind::kLowRank) < clos);
+  CHECK(score(nf::FabricKind::kTorus) < clos);
+}

@@ -14,6 +14,7 @@
 #include "core/util/file.h"
 #include "core/util/hash.h"
 #include "core/util/text_escape.h"
+#include "examples/study/budget_model.h"
 #include "tools/nf/commands.h"
 
 namespace nf::cli {
@@ -172,7 +173,8 @@ int describe(const DescribeOptions& o) {
     j += "    \"paths_saturated\": " + std::string(s.paths.saturated ? "true" : "false") + ",\n";
     j += "    \"spectral_sigma1\": " + num(s.spectral.sigma1) + ",\n";
     j += "    \"spectral_sigma2\": " + num(s.spectral.sigma2) + ",\n";
-    j += "    \"spectral_ratio\": " + num(s.spectral.ratio);
+    j += "    \"spectral_ratio\": " + num(s.spectral.ratio) + ",\n";
+    j += "    \"bottleneck\": " + num(study::bottleneck_fraction(c));
     if (s.expressivity) {
       const ExpressivityScore& e = *s.expressivity;
       j += ",\n    \"expressivity\": {\"rank\": " + std::to_string(e.rank) +
@@ -228,6 +230,10 @@ int describe(const DescribeOptions& o) {
   std::printf("  path mean, cv      %.4g, %.4f\n", s.paths.mean_paths, s.paths.cv);
   std::printf("  spectral s2 / s1   %.4f (of the degree-normalised path matrix)\n",
               s.spectral.ratio);
+  std::printf(
+      "  bottleneck         %.4f (live nodes of the narrowest hidden sublayer / min(n_in, "
+      "n_out))\n",
+      study::bottleneck_fraction(c));
   if (s.expressivity) {
     const ExpressivityScore& e = *s.expressivity;
     std::printf("  expressivity       rank %lld of bound %lld (%.3f)",

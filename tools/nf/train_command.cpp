@@ -33,6 +33,8 @@ struct TrainFlags {
   double lr = 0.001;
   double momentum = 0.9;
   double lr_decay = 0.8;
+  std::string lr_schedule = "exp";
+  int warmup = 0;
   double weight_decay = 0;
   int threads = 1;
   uint64_t seed = 1;
@@ -56,6 +58,10 @@ Result<ModelSpec> spec_from_flags(const TrainFlags& f) {
   if (!f.spec.empty()) {
     auto parsed = parse_model_spec(f.spec);
     if (!parsed.is_ok()) return parsed.status().with_context("--spec");
+    // A spec without its own seed or init rule takes --seed and --init, so
+    // seeds vary the initial weights (and random masks) as with --fabric.
+    if (f.spec.find(";seed=") == std::string::npos) parsed->seed = f.seed;
+    if (f.spec.find(";init=") == std::string::npos) parsed->init = init;
     return parsed;
   }
   // --fabric takes a kind name or a full fabric spec ("clos:n=28").
@@ -136,6 +142,17 @@ int run_train(const TrainFlags& f) {
     return 2;
   }
   cfg.optimizer = *opt;
+  auto parsed_schedule = study::parse_lr_schedule(f.lr_schedule);
+  if (!parsed_schedule.is_ok()) {
+    print_error("--lr-schedule: " + parsed_schedule.status().to_string());
+    return 2;
+  }
+  const study::LrSchedule schedule = *parsed_schedule;
+  if (f.warmup < 0 || (!f.eval_only && f.warmup >= f.epochs)) {
+    print_error("--warmup " + std::to_string(f.warmup) +
+                ": must be at least 0 and fewer than --epochs " + std::to_string(f.epochs));
+    return 2;
+  }
   if (cfg.optimizer == OptimizerKind::kAdam || cfg.optimizer == OptimizerKind::kAdamW) {
     cfg.momentum = 0;
   }
@@ -156,6 +173,15 @@ int run_train(const TrainFlags& f) {
   const std::string spec_text = format_model_spec(model->spec());
   const double fraction = static_cast<double>(model->parameter_count()) /
                           static_cast<double>(model->dense_equivalent_count());
+  // Stored weights of every layer (biases excluded) against the same layers
+  // dense: how the study counts a model's size.
+  int64_t weights = 0, dense_weights = 0;
+  for (int l = 0; l < model->num_layers(); ++l) {
+    const Cascade& c = model->cascade(l);
+    weights += c.nnz();
+    dense_weights += int64_t{c.n_in} * c.n_out;
+  }
+  const double weight_fraction = static_cast<double>(weights) / static_cast<double>(dense_weights);
   study::RunResult result;
   if (f.eval_only) {
     const EvalStats ev = evaluate(*model, *test, test_idx);
@@ -173,9 +199,12 @@ int run_train(const TrainFlags& f) {
     const std::vector<int64_t> train_idx =
         study::subset_indices(train_set->size, f.train_limit, f.seed);
     if (!f.json) {
-      std::printf("model %s\nparameters %lld (%.1f%% of dense), %zu training / %zu test examples\n",
-                  spec_text.c_str(), static_cast<long long>(model->parameter_count()),
-                  100.0 * fraction, train_idx.size(), test_idx.size());
+      std::printf(
+          "model %s\nparameters %lld (%.1f%% of dense), weights without biases %lld (%.2f%% of "
+          "dense), %zu training / %zu test examples\n",
+          spec_text.c_str(), static_cast<long long>(model->parameter_count()), 100.0 * fraction,
+          static_cast<long long>(weights), 100.0 * weight_fraction, train_idx.size(),
+          test_idx.size());
       std::fflush(stdout);
     }
     ProgressBar bar(f.progress || isatty(STDERR_FILENO) != 0);
@@ -183,6 +212,8 @@ int run_train(const TrainFlags& f) {
     study::RunOptions ro;
     ro.config = cfg;
     ro.lr_decay = f.lr_decay;
+    ro.warmup_epochs = f.warmup;
+    ro.schedule = schedule;
     ro.on_epoch = [&](const study::EpochReport& r) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -217,7 +248,9 @@ int run_train(const TrainFlags& f) {
   if (f.json) {
     std::string j = "{\"spec\":" + study::json_quote(spec_text) +
                     ",\"parameters\":" + std::to_string(model->parameter_count()) +
-                    ",\"weight_fraction\":" + study::json_number(fraction) +
+                    ",\"parameter_fraction\":" + study::json_number(fraction) +
+                    ",\"weights\":" + std::to_string(weights) +
+                    ",\"weight_fraction\":" + study::json_number(weight_fraction) +
                     ",\"eval_only\":" + (f.eval_only ? "true" : "false") + ",\"epochs\":[";
     for (size_t i = 0; i < result.epochs.size(); ++i) {
       const study::EpochReport& r = result.epochs[i];
@@ -254,7 +287,8 @@ void add_train_command(CLI::App& app, int* exit_code) {
       "test accuracy, optionally save or load it");
   cmd->add_option("--spec", flags->spec,
                   "full model spec text, e.g. '784|300:relu:clos:n=28,m=3,r=28|100:relu:dense|"
-                  "10:linear:dense' (overrides --fabric/--budget/--depth)");
+                  "10:linear:dense' (overrides --fabric/--budget/--depth; takes --seed and --init "
+                  "unless it has its own seed= and init=)");
   cmd->add_option("--fabric", flags->fabric,
                   "hidden-layer fabric: a kind (dense, low_rank, clos, butterfly, "
                   "parallel_butterfly, hypercube, torus, radix_net, random_fan_in, erdos_renyi) "
@@ -274,6 +308,13 @@ void add_train_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--epochs", flags->epochs, "epochs")->capture_default_str();
   cmd->add_option("--lr", flags->lr, "learning rate of the first epoch")->capture_default_str();
   cmd->add_option("--lr-decay", flags->lr_decay, "learning rate factor per epoch, in (0, 1]")
+      ->capture_default_str();
+  cmd->add_option("--lr-schedule", flags->lr_schedule,
+                  "exp (lr * lr-decay^epoch) or cosine (lr down to near 0 over the epochs after "
+                  "warmup; ignores --lr-decay)")
+      ->capture_default_str();
+  cmd->add_option("--warmup", flags->warmup,
+                  "epochs of linear learning-rate warmup before the schedule, fewer than --epochs")
       ->capture_default_str();
   cmd->add_option("--momentum", flags->momentum, "momentum (sgd, nesterov)")->capture_default_str();
   cmd->add_option("--weight-decay", flags->weight_decay, "weight decay")->capture_default_str();
