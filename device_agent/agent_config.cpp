@@ -77,7 +77,6 @@ BackoffConfig AgentConfig::backoff_config() const {
 }
 
 Status AgentConfig::validate() const {
-  if (device_id.empty()) return invalid_argument("device_id must not be empty");
   if (threads < 1) return invalid_argument("threads " + std::to_string(threads) + " must be >= 1");
   if (aggregator.address.rfind(':') == std::string::npos) {
     return invalid_argument("aggregator.address '" + aggregator.address + "' is not host:port");

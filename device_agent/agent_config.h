@@ -14,7 +14,10 @@
 namespace nf {
 
 struct AgentConfig {
-  std::string device_id = "device-0";  // identity over in-process or insecure TCP
+  // The device's name over insecure TCP (empty: "device-0"). With TLS the
+  // certificate's CN is the identity; device_id may then be empty or equal to
+  // it (device_agent/identity.h).
+  std::string device_id;
   std::string state_dir = "nf-agent-state";
   int threads = 1;
   bool json = false;      // one JSON object per event on stdout instead of text lines

@@ -77,6 +77,14 @@ struct Driver {
       }
       if (step.train) {
         const TrainTask task = std::move(*step.train);
+        {
+          // Progress for what may take minutes on a small device.
+          AgentEvent e;
+          e.text = "round " + std::to_string(task.round) + " task " + std::to_string(task.task_id) +
+                   ": training (" + std::to_string(task.hyper.epochs) + " epochs, batch " +
+                   std::to_string(task.hyper.batch_size) + ")";
+          emit(e);
+        }
         Result<Update> update = co_await work.train(runner, task, session.encoding());
         step = session.on_trained(std::move(update), task_bytes);
         continue;

@@ -85,9 +85,18 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
                             std::to_string(task.global_values.count) + " values, the model has " +
                             std::to_string(model.parameter_count()));
   }
-  slot->global.resize(static_cast<size_t>(model.parameter_count()));
-  NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, slot->global));
-  std::copy(slot->global.begin(), slot->global.end(), model.parameters().begin());
+  // The global values are kept apart from the model only when something reads
+  // them after training starts: FedProx's anchor or a delta's reference. For
+  // plain FedAvg that saves one copy of the model (114 kB for the default one).
+  const bool keep_global = task.hyper.prox_mu > 0.0f || encoding.delta;
+  if (keep_global) {
+    slot->global.resize(static_cast<size_t>(model.parameter_count()));
+    NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, slot->global));
+    std::copy(slot->global.begin(), slot->global.end(), model.parameters().begin());
+  } else {
+    std::vector<float>().swap(slot->global);
+    NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, model.parameters()));
+  }
 
   TrainConfig config;
   config.epochs = static_cast<int>(task.hyper.epochs);
@@ -101,8 +110,9 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
   config.threads = pool_.train_threads();
   const std::span<const int64_t> indices = used_indices();
   const auto started = std::chrono::steady_clock::now();
-  NF_ASSIGN_OR_RETURN(TrainStats stats,
-                      nf::train(model, *client_.data, indices, config, slot->global));
+  NF_ASSIGN_OR_RETURN(TrainStats stats, nf::train(model, *client_.data, indices, config,
+                                                  keep_global ? std::span<const float>(slot->global)
+                                                              : std::span<const float>()));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -110,7 +120,10 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
   update.round = task.round;
   update.task_id = task.task_id;
   update.example_count = indices.size();
-  NF_RETURN_IF_ERROR(encode_values(model.parameters(), slot->global, encoding, &update.values));
+  NF_RETURN_IF_ERROR(
+      encode_values(model.parameters(),
+                    keep_global ? std::span<const float>(slot->global) : std::span<const float>(),
+                    encoding, &update.values));
   update.metrics.loss = static_cast<float>(stats.mean_loss);
   update.metrics.train_seconds = stats.seconds > 0 ? stats.seconds : seconds;
   update.metrics.peak_memory_bytes = static_cast<uint64_t>(peak_rss_bytes());

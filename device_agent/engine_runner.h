@@ -36,7 +36,9 @@ class ModelPool {
   // single-threaded agent holds one copy). Precondition: load() succeeded.
   struct Slot {
     std::unique_ptr<Model> model;
-    std::vector<float> global;  // the task's global values (prox anchor, delta reference)
+    // The task's global values when training needs them apart from the model
+    // (FedProx anchor, delta reference); empty otherwise.
+    std::vector<float> global;
   };
   Result<Slot*> slot_for_this_thread();
 

@@ -24,6 +24,7 @@
 #include "device_agent/connector.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/footprint.h"
+#include "device_agent/identity.h"
 #include "device_agent/shard_loader.h"
 #include "device_agent/state_store.h"
 
@@ -70,8 +71,9 @@ int main(int argc, char** argv) {
   app.add_option("--server-name", config.tls.server_name,
                  "Name the aggregator's certificate must carry")
       ->capture_default_str();
-  app.add_option("--device-id", config.device_id, "Device name (the identity without TLS)")
-      ->capture_default_str();
+  app.add_option("--device-id", config.device_id,
+                 "Device name over --insecure TCP (default device-0); with TLS the "
+                 "certificate's CN is the name, and this must be empty or equal to it");
   app.add_option("--data", config.data.source, "Data source: idx or csv")->capture_default_str();
   app.add_option("--idx-dir", config.data.idx_dir, "Directory of the Fashion-MNIST IDX files");
   app.add_option("--partition", config.data.partition, "Partition spec shared by the fleet")
@@ -104,6 +106,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (nf::Status s = config.validate(); !s.is_ok()) return fail(s, 2);
+  // From here on device_id is the name the aggregator knows this device by.
+  nf::Result<std::string> identity = nf::resolve_device_identity(config);
+  if (!identity.is_ok()) return fail(identity.status(), 2);
+  config.device_id = *identity;
   if (config.limits.memory_mib > 0) {
     const rlim_t bytes = static_cast<rlim_t>(config.limits.memory_mib) << 20;
     struct rlimit limit {

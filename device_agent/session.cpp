@@ -120,8 +120,10 @@ SessionStep AgentSession::on_message(Message message) {
         }
         step.note = "model " + hash_hex(model_identity_) + " welcomed (new)";
       } else {
-        step.note = "model " + hash_hex(model_identity_) + " welcomed, resuming after round " +
-                    std::to_string(saved_.last_completed_round);
+        step.note = "model " + hash_hex(model_identity_) + " welcomed, resuming " +
+                    (saved_.last_completed_round > 0
+                         ? "after round " + std::to_string(saved_.last_completed_round)
+                         : std::string("with no update sent yet"));
       }
       state_ = SessionState::kReady;
       return step;

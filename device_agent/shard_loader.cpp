@@ -59,7 +59,7 @@ Result<Dataset> read_idx_rows(const std::string& images_path, std::span<const ui
     return corrupt("'" + images_path + "' holds " + std::to_string(count) +
                    " images but there are " + std::to_string(labels.size()) + " labels");
   }
-  if (rows == 0 || cols == 0 || rows * cols > (1u << 20)) {
+  if (rows == 0 || cols == 0 || uint64_t{rows} * cols > (1u << 20)) {
     return corrupt("'" + images_path + "' has absurd image size " + std::to_string(rows) + "x" +
                    std::to_string(cols));
   }
@@ -69,9 +69,8 @@ Result<Dataset> read_idx_rows(const std::string& images_path, std::span<const ui
   d.num_classes = num_classes;
   d.name = std::move(name);
   d.size = static_cast<int64_t>(indices.size());
-  d.features.resize(indices.size() * static_cast<size_t>(dim));
+  d.pixels.resize(indices.size() * static_cast<size_t>(dim));
   d.labels.resize(indices.size());
-  std::vector<uint8_t> row(static_cast<size_t>(dim));
   int64_t next_row = 0;  // the file's next unread image
   for (size_t i = 0; i < indices.size(); ++i) {
     const int64_t want = indices[i];
@@ -86,11 +85,9 @@ Result<Dataset> read_idx_rows(const std::string& images_path, std::span<const ui
                        "'");
       }
     }
-    NF_RETURN_IF_ERROR(read_exact(file.get(), row.data(), row.size(), images_path));
+    NF_RETURN_IF_ERROR(read_exact(file.get(), d.pixels.data() + i * static_cast<size_t>(dim),
+                                  static_cast<size_t>(dim), images_path));
     next_row = want + 1;
-    float* out = d.features.data() + i * static_cast<size_t>(dim);
-    for (int32_t k = 0; k < dim; ++k)
-      out[k] = static_cast<float>(row[static_cast<size_t>(k)]) / 255.0f;
     const uint8_t label = labels[static_cast<size_t>(want)];
     if (label >= num_classes) {
       return corrupt("label " + std::to_string(label) + " of example " + std::to_string(want) +

@@ -3,8 +3,10 @@
 //
 // Lean on purpose: labels are read whole (one byte per example, needed to
 // compute the partition), but images are streamed through and only the
-// shard's rows are kept, so a Raspberry Pi with a 600-example shard holds
-// 1.9 MB of features rather than the whole 188 MB training set.
+// shard's rows are kept, as bytes (Dataset::pixels), so a Raspberry Pi with a
+// 600-example shard holds 470 kB of features rather than the whole 188 MB
+// training set as floats. The values the engine trains on are those of
+// read_idx_dataset for the same examples, bit for bit (pixel_value).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,8 @@ namespace nf {
 
 // Reads rows `indices` (strictly increasing) of an IDX images file (plain or
 // gzipped) and the matching labels from `labels`, as a Dataset whose example
-// i is the file's example indices[i]. Errors name the file and the problem.
+// i is the file's example indices[i], its features kept as bytes (`pixels`).
+// Errors name the file and the problem.
 Result<Dataset> read_idx_rows(const std::string& images_path, std::span<const uint8_t> labels,
                               std::span<const int64_t> indices, int32_t num_classes,
                               std::string name);

@@ -174,9 +174,8 @@ Result<Dataset> read_idx_dataset(const std::string& images_path, const std::stri
   data.features.resize(n);
   uint8_t* pixels = reinterpret_cast<uint8_t*>(data.features.data()) + 3 * n;
   NF_RETURN_IF_ERROR(read_idx_values(images, pixels, images_path));
-  constexpr float kScale = 1.0f / 255.0f;
   float* out = data.features.data();
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(pixels[i]) * kScale;
+  for (size_t i = 0; i < n; ++i) out[i] = pixel_value(pixels[i]);
   return data;
 }
 

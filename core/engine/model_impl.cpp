@@ -123,6 +123,17 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
   const size_t s = ws_->stride;
   const int32_t dim = data.dim;
   for (int b = 0; b < n; ++b) ws_->labels[b] = data.labels[indices[b]];
+  if (!data.pixels.empty()) {
+    // Bytes converted as they are transposed; padding lanes repeat the first
+    // example, as the float path below does, so both give the same results.
+    const size_t lanes = s > 1 ? s : 1;
+    for (size_t b = 0; b < lanes; ++b) {
+      const uint8_t* row =
+          data.pixels.data() + indices[b < static_cast<size_t>(n) ? b : 0] * int64_t{dim};
+      for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = pixel_value(row[f]);
+    }
+    return;
+  }
   if (s > 1 && data.size <= INT32_MAX) {
     // The batch's rows transposed into feature-major by the transpose kernel;
     // padding lanes repeat the first example (finite, and their gradient is 0).

@@ -68,8 +68,12 @@ bool evaluate_xnnpack(const Model& model, const Dataset& data, std::span<const i
     const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
     for (int i = 0; i < n; ++i) {
       const int64_t e = indices.empty() ? b0 + i : indices[b0 + i];
-      std::copy_n(data.features.data() + e * dim, dim,
-                  acts[0].data() + static_cast<size_t>(i) * dim);
+      float* row = acts[0].data() + static_cast<size_t>(i) * dim;
+      if (data.pixels.empty()) {
+        std::copy_n(data.features.data() + e * dim, dim, row);
+      } else {
+        for (int32_t k = 0; k < dim; ++k) row[k] = pixel_value(data.pixels[e * dim + k]);
+      }
     }
     for (size_t l = 0; l < ops.size(); ++l) {
       if (!ops[l]->run(n, acts[l].data(), acts[l + 1].data()).is_ok()) return false;

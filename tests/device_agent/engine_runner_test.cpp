@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/data/idx_reader.h"
 #include "core/engine/model.h"
+#include "core/engine/trainer.h"
 #include "core/util/file.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/shard_loader.h"
@@ -31,8 +33,20 @@ TEST_CASE("read_idx_rows keeps exactly the chosen rows, in order, scaled to [0, 
   CHECK(d.size == 3);
   CHECK(d.dim == 6);
   CHECK(d.labels == std::vector<int32_t>{1, 1, 0});
-  CHECK(d.example(1)[2] == doctest::Approx(32.0 / 255));
-  CHECK(d.example(2)[5] == doctest::Approx(45.0 / 255));
+  CHECK(d.features.empty());  // kept as bytes
+  REQUIRE(d.pixels.size() == 18);
+  CHECK(d.pixels[6 + 2] == 32);
+  CHECK(d.pixels[12 + 5] == 45);
+  CHECK(pixel_value(d.pixels[6 + 2]) == doctest::Approx(32.0 / 255));
+  // The same values as the whole-file reader that nf-sim and the aggregator use, bit for bit.
+  const std::vector<uint8_t> label_file = {0, 0, 8, 1, 0, 0, 0, 5, 0, 1, 2, 1, 0};
+  REQUIRE(write_file_atomic(dir + "/labels.idx", label_file).is_ok());
+  const Dataset whole = read_idx_dataset(path, dir + "/labels.idx", 3, "whole").value();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (int k = 0; k < 6; ++k) {
+      CHECK(pixel_value(d.pixels[i * 6 + static_cast<size_t>(k)]) == whole.example(rows[i])[k]);
+    }
+  }
 
   const std::vector<int64_t> backwards = {3, 1};
   CHECK(read_idx_rows(path, labels, backwards, 3, "x").status().message().find("out of order") !=
@@ -107,6 +121,42 @@ TEST_CASE("the engine runner checks identity, trains the shard and reports its m
   EvaluateResult r = runner.evaluate(eval).value();
   CHECK(r.example_count == 6);
   CHECK(r.accuracy >= 0.0f);
+}
+
+TEST_CASE("training on features kept as bytes gives exactly the result of the same floats") {
+  // 70 examples of 12 byte features: batches of 32 leave a partial one (padding lanes).
+  Dataset bytes;
+  bytes.size = 70;
+  bytes.dim = 12;
+  bytes.num_classes = 3;
+  for (int64_t i = 0; i < bytes.size; ++i) {
+    for (int k = 0; k < bytes.dim; ++k) {
+      bytes.pixels.push_back(static_cast<uint8_t>((i * 37 + k * 11 + (i % 3) * 60) % 256));
+    }
+    bytes.labels.push_back(static_cast<int32_t>(i % 3));
+  }
+  Dataset floats = bytes;
+  floats.pixels.clear();
+  for (uint8_t p : bytes.pixels) floats.features.push_back(pixel_value(p));
+  const std::vector<int64_t> shard = {0, 3, 5, 8, 13, 21, 22, 30, 34, 40, 41, 50, 55, 61, 69};
+  const ModelSpec spec = parse_model_spec("12|16:relu:dense|3:linear:dense;seed=9").value();
+  for (int batch : {1, 4, 32}) {
+    CAPTURE(batch);
+    auto a = Model::create(spec).value();
+    auto b = Model::create(spec).value();
+    TrainConfig config;
+    config.epochs = 2;
+    config.batch_size = batch;
+    config.seed = 17;
+    const TrainStats sa = train(*a, floats, shard, config).value();
+    const TrainStats sb = train(*b, bytes, shard, config).value();
+    CHECK(sa.mean_loss == sb.mean_loss);
+    const auto pa = a->parameters(), pb = b->parameters();
+    CHECK(std::equal(pa.begin(), pa.end(), pb.begin(), pb.end()));
+    const EvalStats ea = evaluate(*a, floats, shard), eb = evaluate(*b, bytes, shard);
+    CHECK(ea.loss == eb.loss);
+    CHECK(ea.accuracy == eb.accuracy);
+  }
 }
 
 }  // namespace
