@@ -1,6 +1,9 @@
 #include "device_agent/footprint.h"
 
 #include <sys/resource.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstdio>
 #include <cstring>
@@ -39,6 +42,14 @@ int64_t peak_rss_bytes() {
 int64_t current_rss_bytes() {
   const int64_t kib = proc_status_kib("VmRSS");
   return kib >= 0 ? kib * 1024 : 0;
+}
+
+void return_large_blocks_to_system() {
+#if defined(__GLIBC__)
+  // Below glibc's default (128 KiB, growing with frees): a fixed threshold
+  // also stops it from adapting upwards and keeping freed 114 kB arrays.
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 }
 
 }  // namespace nf

@@ -48,6 +48,7 @@ int fail(const nf::Status& s, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nf::return_large_blocks_to_system();
   nf::AgentConfig config;
   const std::string config_path = find_config_path(argc, argv);
   if (!config_path.empty()) {
