@@ -339,7 +339,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     // Resume: a device that lost its session mid-round gets its task again; its
     // update, whichever session carries it, is counted once (Assignment::answered).
-    if (current) {
+    // A round that started while this session was sending its Welcome has
+    // already queued the task here: it must not be sent twice (an agent that
+    // closes after its update would leave the second unread, and the reset
+    // that closing then sends can destroy the update in flight).
+    if (current && s->pending_task != current->task_id) {
       auto it = current->assigned.find(identity);
       if (it != current->assigned.end() && !it->second.answered) {
         it->second.lost = false;
@@ -347,7 +351,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         say("device " + identity + ": resumes round " + std::to_string(current->round));
       }
     }
-    if (evaluating) {
+    if (evaluating && s->pending_task != evaluating->task_id) {
       auto it = evaluating->assigned.find(identity);
       if (it != evaluating->assigned.end() && !it->second.answered) {
         it->second.lost = false;
