@@ -16,7 +16,9 @@ namespace nf::aggregator {
 
 namespace {
 
-constexpr uint8_t kMagic[8] = {'N', 'F', 'C', 'K', 'P', 'T', 0, 1};
+// The last byte is the format version: 1 lacks the federated evaluation figures.
+constexpr uint8_t kMagic[8] = {'N', 'F', 'C', 'K', 'P', 'T', 0, 2};
+constexpr uint8_t kVersion1 = 1;
 constexpr const char* kPrefix = "checkpoint-";
 constexpr const char* kSuffix = ".nfc";
 
@@ -175,6 +177,8 @@ std::vector<uint8_t> encode_checkpoint(const Checkpoint& c) {
     p.f64(h.train_loss);
     p.f64(h.eval_loss);
     p.f64(h.eval_accuracy);
+    p.f64(h.federated_loss);
+    p.f64(h.federated_accuracy);
   }
   Writer file;
   file.bytes().assign(std::begin(kMagic), std::end(kMagic));
@@ -185,7 +189,8 @@ std::vector<uint8_t> encode_checkpoint(const Checkpoint& c) {
 }
 
 Result<Checkpoint> decode_checkpoint(std::span<const uint8_t> bytes) {
-  if (bytes.size() < 24 || !std::equal(std::begin(kMagic), std::end(kMagic), bytes.begin())) {
+  if (bytes.size() < 24 || !std::equal(std::begin(kMagic), std::end(kMagic) - 1, bytes.begin()) ||
+      (bytes[7] != kMagic[7] && bytes[7] != kVersion1)) {
     return corrupt("not a checkpoint (bad magic or " + std::to_string(bytes.size()) + " bytes)");
   }
   Reader header(bytes.subspan(8, 8));
@@ -216,6 +221,7 @@ Result<Checkpoint> decode_checkpoint(std::span<const uint8_t> bytes) {
     RoundSummary h;
     ok = r.i64(h.round) && r.i64(h.participants) && r.i64(h.failures) && r.f64(h.train_loss) &&
          r.f64(h.eval_loss) && r.f64(h.eval_accuracy);
+    if (bytes[7] != kVersion1) ok = ok && r.f64(h.federated_loss) && r.f64(h.federated_accuracy);
     c.history.push_back(h);
   }
   if (!ok || !r.done()) return corrupt("malformed payload");

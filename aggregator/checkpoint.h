@@ -1,7 +1,7 @@
 // Checkpoints: the aggregator's whole state after a round, crash-safe.
 //
 // A checkpoint file is
-//   "NFCKPT\0\1" | u64 payload size | payload | u64 checksum of the payload
+//   "NFCKPT\0\2" | u64 payload size | payload | u64 checksum of the payload
 // (all integers little-endian, checksum = nf::Hasher over the payload bytes).
 // Files are written with write_file_atomic (temporary file, fsync, rename) as
 // <dir>/checkpoint-<round, 8 digits>.nfc, and the newest `kept` are kept, so a
@@ -34,6 +34,8 @@ struct RoundSummary {
   double train_loss = 0;
   double eval_loss = -1;  // negative: not evaluated
   double eval_accuracy = -1;
+  double federated_loss = -1;  // federated evaluation; negative: none (and in version 1 files)
+  double federated_accuracy = -1;
 };
 
 struct Checkpoint {
@@ -45,6 +47,8 @@ struct Checkpoint {
   std::vector<RoundSummary> history;
 };
 
+// Writes version 2. Version 1 (without the federated evaluation figures in the
+// history) is still read.
 std::vector<uint8_t> encode_checkpoint(const Checkpoint& checkpoint);
 // kCorrupt when the magic, sizes or checksum do not match.
 Result<Checkpoint> decode_checkpoint(std::span<const uint8_t> bytes);

@@ -57,6 +57,17 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
        &c.eval_data_dir},
       {"evaluation.examples", "test examples used by centralized evaluation", &c.eval_examples},
       {"evaluation.every", "evaluate every N rounds (0: never)", &c.eval_every},
+      {"evaluation.federated_every",
+       "federated evaluation (devices evaluate the new model on their own data) every N rounds "
+       "(0: never)",
+       &c.federated_every},
+      {"evaluation.federated_clients",
+       "devices asked to evaluate: at least this many (0 and federated_fraction 0: no "
+       "federated evaluation)",
+       &c.federated_clients},
+      {"evaluation.federated_fraction",
+       "... or this fraction of the idle connected devices, whichever is more",
+       &c.federated_fraction},
       {"observability.metrics_file", "JSON-lines file (empty: <checkpoint.dir>/metrics.jsonl)",
        &c.metrics_file},
       {"observability.http_listen", "live page and /metrics (empty: off)", &c.http_listen},
@@ -214,6 +225,17 @@ Status validate_config(const AggregatorConfig& c) {
     return invalid_argument("client.epochs, client.batch and client.lr must be positive");
   }
   if (c.eval_every < 0) return bad("evaluation.every", std::to_string(c.eval_every), "< 0");
+  if (c.federated_every < 0) {
+    return bad("evaluation.federated_every", std::to_string(c.federated_every), "must be >= 0");
+  }
+  if (c.federated_clients < 0 || c.federated_clients > 1'000'000) {
+    return bad("evaluation.federated_clients", std::to_string(c.federated_clients),
+               "must be in [0, 1000000]");
+  }
+  if (!(c.federated_fraction >= 0 && c.federated_fraction <= 1)) {
+    return bad("evaluation.federated_fraction", std::to_string(c.federated_fraction),
+               "must be in [0, 1]");
+  }
   return Status::ok();
 }
 

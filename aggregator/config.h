@@ -63,6 +63,12 @@ struct AggregatorConfig {
   std::string eval_data_dir;  // empty: the Fashion-MNIST test set installed with the data set
   int64_t eval_examples = 10000;
   int64_t eval_every = 1;  // centralized evaluation every N rounds; 0 disables
+  // Federated evaluation: devices evaluate the new global model on their own
+  // data. Every federated_every rounds, max(federated_clients,
+  // ceil(federated_fraction x idle devices)) are asked; both 0 (the default): off.
+  int64_t federated_every = 1;
+  int64_t federated_clients = 0;
+  double federated_fraction = 0.0;
 
   // [observability]
   std::string metrics_file;                    // JSON lines; empty: <checkpoint_dir>/metrics.jsonl

@@ -57,6 +57,10 @@ std::string summary_json(const ServerSummary& s, const ServerCounters& c, const 
        ",\"stopped_early\":" + (s.stopped_early ? "true" : "false") +
        ",\"eval_accuracy\":" + num(s.last_eval_accuracy) +
        ",\"eval_loss\":" + num(s.last_eval_loss) + ",\"train_loss\":" + num(s.last_train_loss) +
+       ",\"federated_eval_accuracy\":" + num(s.last_federated_accuracy) +
+       ",\"federated_eval_loss\":" + num(s.last_federated_loss) +
+       ",\"federated_eval_results\":" + std::to_string(c.federated_eval_results) +
+       ",\"federated_eval_failures\":" + std::to_string(c.federated_eval_failures) +
        ",\"updates_accepted\":" + std::to_string(c.updates_accepted) +
        ",\"updates_rejected\":" + std::to_string(c.updates_rejected) +
        ",\"client_failures\":" + std::to_string(c.client_failures) +

@@ -19,6 +19,20 @@ std::string num(double v) {
   return buf;
 }
 
+void failures_json(std::ostringstream& o, const std::vector<ClientFailure>& failures) {
+  o << "[";
+  for (size_t i = 0; i < failures.size(); ++i) {
+    o << (i ? "," : "") << "{\"device\":" << json_quote(failures[i].client_id)
+      << ",\"reason\":" << json_quote(failures[i].reason) << "}";
+  }
+  o << "]";
+}
+
+// A negative mean stands for "none": null.
+std::string mean(double v) {
+  return v < 0 ? "null" : num(v);
+}
+
 }  // namespace
 
 std::string to_json_line(const RoundMetrics& m) {
@@ -29,15 +43,22 @@ std::string to_json_line(const RoundMetrics& m) {
   for (size_t i = 0; i < m.participant_ids.size(); ++i) {
     o << (i ? "," : "") << json_quote(m.participant_ids[i]);
   }
-  o << "],\"failures\":[";
-  for (size_t i = 0; i < m.failures.size(); ++i) {
-    o << (i ? "," : "") << "{\"device\":" << json_quote(m.failures[i].client_id)
-      << ",\"reason\":" << json_quote(m.failures[i].reason) << "}";
+  o << "],\"failures\":";
+  failures_json(o, m.failures);
+  o << ",\"examples\":" << m.examples << ",\"train_loss\":" << num(m.train_loss)
+    << ",\"eval_loss\":" << mean(m.eval_loss) << ",\"eval_accuracy\":" << mean(m.eval_accuracy)
+    << ",\"federated_eval\":";
+  const FederatedEvalMetrics& f = m.federated;
+  if (f.sampled == 0) {
+    o << "null";
+  } else {
+    o << "{\"sampled\":" << f.sampled << ",\"results\":" << f.results
+      << ",\"examples\":" << f.examples << ",\"loss\":" << mean(f.loss)
+      << ",\"accuracy\":" << mean(f.accuracy) << ",\"failures\":";
+    failures_json(o, f.failures);
+    o << ",\"seconds\":" << num(f.seconds) << "}";
   }
-  o << "],\"examples\":" << m.examples << ",\"train_loss\":" << num(m.train_loss)
-    << ",\"eval_loss\":" << (m.eval_loss < 0 ? "null" : num(m.eval_loss))
-    << ",\"eval_accuracy\":" << (m.eval_accuracy < 0 ? "null" : num(m.eval_accuracy))
-    << ",\"bytes_in\":" << m.bytes_in << ",\"bytes_out\":" << m.bytes_out
+  o << ",\"bytes_in\":" << m.bytes_in << ",\"bytes_out\":" << m.bytes_out
     << ",\"round_seconds\":" << num(m.round_seconds)
     << ",\"aggregate_seconds\":" << num(m.aggregate_seconds)
     << ",\"eval_seconds\":" << num(m.eval_seconds) << ",\"time\":" << std::fixed
@@ -97,6 +118,18 @@ std::string prometheus_text(const ServerCounters& c) {
          num(c.last_eval_accuracy));
   metric("nf_aggregator_eval_loss", "gauge", "Loss of the last centralized evaluation.",
          num(c.last_eval_loss));
+  metric("nf_aggregator_federated_eval_accuracy", "gauge",
+         "Example-weighted accuracy of the last federated evaluation (devices' own data).",
+         num(c.last_federated_eval_accuracy));
+  metric("nf_aggregator_federated_eval_loss", "gauge",
+         "Example-weighted loss of the last federated evaluation.",
+         num(c.last_federated_eval_loss));
+  metric("nf_aggregator_federated_eval_results_total", "counter",
+         "Valid evaluation results received from devices.",
+         std::to_string(c.federated_eval_results));
+  metric("nf_aggregator_federated_eval_failures_total", "counter",
+         "Devices asked to evaluate that did not deliver a valid result.",
+         std::to_string(c.federated_eval_failures));
   metric("nf_aggregator_round_seconds", "gauge", "Duration of the last round.",
          num(c.last_round_seconds));
   return o.str();

@@ -14,6 +14,19 @@
 
 namespace nf::aggregator {
 
+// Federated evaluation after a round: sampled devices evaluate the new global
+// model on their own data (EvaluateTask -> EvaluateResult).
+struct FederatedEvalMetrics {
+  int64_t sampled = 0;   // devices asked; 0: no federated evaluation this round
+  int64_t results = 0;   // valid results aggregated
+  int64_t examples = 0;  // their total example count
+  double loss = -1;      // example-weighted means; negative: no valid result
+  double accuracy = -1;
+  // "timeout after 60.0 s", "disconnected", "rejected: loss is nan", ...
+  std::vector<ClientFailure> failures;
+  double seconds = 0;
+};
+
 struct RoundMetrics {
   int64_t round = 0;
   int64_t attempt = 0;  // 0 for the first try of a round, 1.. for retries
@@ -27,6 +40,7 @@ struct RoundMetrics {
   double train_loss = 0;  // example-weighted mean of the clients' local losses
   double eval_loss = -1;  // centralized evaluation; negative: not evaluated
   double eval_accuracy = -1;
+  FederatedEvalMetrics federated;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   double round_seconds = 0;
@@ -70,6 +84,10 @@ struct ServerCounters {
   double last_eval_accuracy = -1;
   double last_eval_loss = -1;
   double last_round_seconds = 0;
+  int64_t federated_eval_results = 0;
+  int64_t federated_eval_failures = 0;
+  double last_federated_eval_accuracy = -1;
+  double last_federated_eval_loss = -1;
 };
 
 std::string prometheus_text(const ServerCounters& c);

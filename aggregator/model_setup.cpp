@@ -52,6 +52,9 @@ Result<std::unique_ptr<Strategy>> build_strategy(const AggregatorConfig& c) {
   o.learning_rate = static_cast<float>(c.client_lr);
   o.bounds.max_delta_norm = c.max_update_norm;
   o.bounds.max_delta_ratio = c.max_update_ratio;
+  o.evaluate_every = c.federated_every;
+  o.evaluate_clients_per_round = static_cast<int32_t>(c.federated_clients);
+  o.evaluate_fraction = c.federated_fraction;
   auto s = make_strategy(c.strategy, o);
   if (!s.is_ok()) return s.status().with_context("strategy.spec");
   return s;

@@ -68,6 +68,10 @@ struct Session {
   uint64_t counted_in = 0;
   uint64_t counted_out = 0;
   uint64_t heartbeat_sequence = 0;
+  // The task (train or evaluate) last sent and not yet answered; 0: idle. An
+  // agent works through its tasks one at a time, so federated evaluation asks
+  // idle devices only (a straggler still training would answer late).
+  uint64_t pending_task = 0;
 };
 
 struct Inbound {
@@ -86,6 +90,16 @@ struct RoundState {
   std::shared_ptr<const Message> task;
   std::map<std::string, Assignment> assigned;
   std::deque<Inbound> inbox;
+};
+
+// Federated evaluation of one round's new global model.
+struct EvalState {
+  int64_t round = 0;
+  uint64_t task_id = 0;
+  std::shared_ptr<const Message> task;
+  std::map<std::string, Assignment> assigned;
+  std::vector<ClientEvaluateResult> results;
+  std::vector<ClientFailure> failures;  // rejected results, as they arrive
 };
 
 enum class AttemptResult { kCompleted, kShort, kAbandoned };
@@ -140,6 +154,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::map<std::string, std::shared_ptr<Session>> sessions;  // the current one per identity
   std::set<std::shared_ptr<Session>> open_sessions;
   std::unique_ptr<RoundState> current;
+  std::unique_ptr<EvalState> evaluating;
   asio::steady_timer round_wake;
   bool stopping = false;
   std::string state = "starting";
@@ -196,9 +211,36 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   bool has_outstanding_task(const std::string& identity) const {
-    if (!current) return false;
-    auto it = current->assigned.find(identity);
-    return it != current->assigned.end() && !it->second.answered;
+    if (current) {
+      auto it = current->assigned.find(identity);
+      if (it != current->assigned.end() && !it->second.answered) return true;
+    }
+    if (evaluating) {
+      auto it = evaluating->assigned.find(identity);
+      if (it != evaluating->assigned.end() && !it->second.answered) return true;
+    }
+    return false;
+  }
+
+  // A device whose session dropped with a task unanswered: the round (or the
+  // evaluation) may end early if it cannot complete any more; the device may
+  // still reconnect and resume.
+  void mark_lost(const std::string& identity) {
+    for (auto* assigned :
+         {current ? &current->assigned : nullptr, evaluating ? &evaluating->assigned : nullptr}) {
+      if (assigned == nullptr) continue;
+      auto it = assigned->find(identity);
+      if (it != assigned->end() && !it->second.answered) {
+        it->second.lost = true;
+        round_wake.cancel();
+      }
+    }
+  }
+
+  void send_task(const std::shared_ptr<Session>& s, const std::shared_ptr<const Message>& task,
+                 uint64_t task_id) {
+    s->pending_task = task_id;
+    enqueue(s, task);
   }
 
   // ---- sessions ----
@@ -230,13 +272,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (!s->identity.empty() && registry.is_current(s->identity, s->id)) {
       registry.disconnect(s->identity, s->id, unix_now());
       sessions.erase(s->identity);
-      if (current) {
-        auto it = current->assigned.find(s->identity);
-        if (it != current->assigned.end() && !it->second.answered) {
-          it->second.lost = true;
-          round_wake.cancel();
-        }
-      }
+      mark_lost(s->identity);
     }
     counters.connected = static_cast<int64_t>(registry.connected_count());
     open_sessions.erase(s);
@@ -303,12 +339,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
     // Resume: a device that lost its session mid-round gets its task again; its
     // update, whichever session carries it, is counted once (Assignment::answered).
-    if (current) {
+    // A round that started while this session was sending its Welcome has
+    // already queued the task here: it must not be sent twice (an agent that
+    // closes after its update would leave the second unread, and the reset
+    // that closing then sends can destroy the update in flight).
+    if (current && s->pending_task != current->task_id) {
       auto it = current->assigned.find(identity);
       if (it != current->assigned.end() && !it->second.answered) {
         it->second.lost = false;
-        enqueue(s, current->task);
+        send_task(s, current->task, current->task_id);
         say("device " + identity + ": resumes round " + std::to_string(current->round));
+      }
+    }
+    if (evaluating && s->pending_task != evaluating->task_id) {
+      auto it = evaluating->assigned.find(identity);
+      if (it != evaluating->assigned.end() && !it->second.answered) {
+        it->second.lost = false;
+        send_task(s, evaluating->task, evaluating->task_id);
+        say("device " + identity + ": resumes the evaluation of round " +
+            std::to_string(evaluating->round));
       }
     }
     round_wake.cancel();  // a waiting round may now have enough clients
@@ -336,10 +385,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       registry.seen(identity, unix_now());
       Message& m = *r;
       if (auto* update = std::get_if<Update>(&m)) {
+        if (update->task_id == s->pending_task) s->pending_task = 0;
         on_update(identity, std::move(*update));
-      } else if (std::holds_alternative<Heartbeat>(m) ||
-                 std::holds_alternative<EvaluateResult>(m)) {
-        // Liveness only; federated evaluation is not requested by this server.
+      } else if (auto* result = std::get_if<EvaluateResult>(&m)) {
+        if (result->task_id == s->pending_task) s->pending_task = 0;
+        on_evaluate_result(identity, *result);
+      } else if (std::holds_alternative<Heartbeat>(m)) {
+        // Liveness only.
       } else if (auto* error = std::get_if<ErrorMessage>(&m)) {
         say("device " + identity + ": " + error->to_status().to_string());
         co_return;
@@ -365,6 +417,41 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     current->inbox.push_back({identity, std::move(update)});
     round_wake.cancel();
+  }
+
+  void on_evaluate_result(const std::string& identity, const EvaluateResult& r) {
+    if (!evaluating) {
+      say("device " + identity + ": late evaluation result for round " + std::to_string(r.round) +
+          " ignored");
+      return;
+    }
+    auto it = evaluating->assigned.find(identity);
+    if (it == evaluating->assigned.end() || it->second.answered) {
+      say("device " + identity + ": evaluation result not asked for (or already counted) ignored");
+      return;
+    }
+    it->second.answered = true;
+    round_wake.cancel();
+    std::string why;
+    if (r.round != static_cast<uint64_t>(evaluating->round) || r.task_id != evaluating->task_id) {
+      why = "round " + std::to_string(r.round) + " task " + std::to_string(r.task_id) +
+            ", expected round " + std::to_string(evaluating->round) + " task " +
+            std::to_string(evaluating->task_id);
+    } else if (r.example_count == 0) {
+      why = "example count 0";
+    } else if (!std::isfinite(r.loss) || r.loss < 0) {
+      why = "loss " + fmt("%g", r.loss);
+    } else if (!std::isfinite(r.accuracy) || r.accuracy < 0 || r.accuracy > 1) {
+      why = "accuracy " + fmt("%g", r.accuracy) + " outside [0, 1]";
+    }
+    if (!why.empty()) {
+      evaluating->failures.push_back({identity, "rejected: " + why});
+      say("round " + std::to_string(evaluating->round) + ": evaluation result of " + identity +
+          " rejected: " + why);
+      return;
+    }
+    evaluating->results.push_back({identity, static_cast<int64_t>(r.example_count),
+                                   static_cast<double>(r.loss), static_cast<double>(r.accuracy)});
   }
 
   asio::awaitable<void> accept_loop(Listener* listener) {
@@ -455,7 +542,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     current->task = std::make_shared<const Message>(std::move(task));
     for (const auto& id : sampled) {
       current->assigned[id];
-      enqueue(sessions.at(id), current->task);
+      send_task(sessions.at(id), current->task, current->task_id);
     }
     m.sampled = static_cast<int64_t>(sampled.size());
     counters.current_round = round;
@@ -595,6 +682,86 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     m.eval_accuracy = r->accuracy;
   }
 
+  // Asks idle devices to evaluate the new global model on their own data
+  // (strategy->configure_evaluate says how many, and whether this round),
+  // waits for their results until all answered or the round deadline, and
+  // aggregates them with strategy->aggregate_evaluate (example-weighted).
+  asio::awaitable<void> federated_evaluate(int64_t round, RoundMetrics& m) {
+    const EvaluateConfig config = strategy->configure_evaluate(round);
+    std::vector<std::string> idle;
+    for (const auto& id : registry.connected()) {
+      auto it = sessions.find(id);
+      if (it != sessions.end() && !it->second->closed && it->second->pending_task == 0) {
+        idle.push_back(id);
+      }
+    }
+    const int32_t count = config.clients_to_sample(static_cast<int64_t>(idle.size()));
+    if (count == 0) {
+      if (config.clients_to_sample(static_cast<int64_t>(registry.connected_count())) > 0) {
+        say("round " + std::to_string(round) + ": no idle device for federated evaluation");
+      }
+      co_return;
+    }
+    const auto t0 = Clock::now();
+    // Another stream of the sampling seed than training's, so the same devices
+    // are not always both trained and evaluated.
+    const auto sampled = sample_clients(idle, count, mix64(opt.seed ^ 0x6576616cULL), round);
+    EvaluateTask task;
+    task.round = static_cast<uint64_t>(round);
+    task.task_id = next_task_id++;
+    auto encoded = encode_values(global, {}, Encoding{ValueType::kF32, false});
+    if (!encoded.is_ok()) {
+      say("cannot encode the global model: " + encoded.status().to_string());
+      co_return;
+    }
+    task.global_values = std::move(encoded).value();
+    task.batch_size = static_cast<uint32_t>(config.batch_size);
+    task.deadline_ms = static_cast<uint32_t>(opt.round_deadline.count());
+    evaluating = std::make_unique<EvalState>();
+    evaluating->round = round;
+    evaluating->task_id = task.task_id;
+    evaluating->task = std::make_shared<const Message>(std::move(task));
+    for (const auto& id : sampled) {
+      evaluating->assigned[id];
+      send_task(sessions.at(id), evaluating->task, evaluating->task_id);
+    }
+    const auto deadline = t0 + opt.round_deadline;
+    for (;;) {
+      int32_t unanswered = 0;
+      for (const auto& [id, a] : evaluating->assigned) unanswered += a.answered ? 0 : 1;
+      if (stopping || unanswered == 0 || Clock::now() >= deadline) break;
+      co_await sleep_or_wake(deadline);
+    }
+    const std::string timeout =
+        "timeout after " + fmt("%.1f", std::chrono::duration<double>(opt.round_deadline).count()) +
+        " s";
+    for (const auto& [id, a] : evaluating->assigned) {
+      if (a.answered) continue;
+      evaluating->failures.push_back({id, stopping ? "aggregator stopping"
+                                          : a.lost ? "disconnected"
+                                                   : timeout});
+    }
+    FederatedEvalMetrics& f = m.federated;
+    f.sampled = static_cast<int64_t>(sampled.size());
+    f.results = static_cast<int64_t>(evaluating->results.size());
+    f.failures = evaluating->failures;
+    counters.federated_eval_results += f.results;
+    counters.federated_eval_failures += static_cast<int64_t>(f.failures.size());
+    auto summary = strategy->aggregate_evaluate(round, evaluating->results, evaluating->failures);
+    evaluating.reset();
+    f.seconds = seconds_since(t0);
+    if (!summary.is_ok()) {
+      say("round " + std::to_string(round) +
+          ": federated evaluation failed: " + summary.status().to_string());
+      co_return;
+    }
+    f.examples = summary->num_examples;
+    f.loss = summary->loss;
+    f.accuracy = summary->accuracy;
+    counters.last_federated_eval_loss = f.loss;
+    counters.last_federated_eval_accuracy = f.accuracy;
+  }
+
   asio::awaitable<Status> save(int64_t round) {
     if (opt.checkpoint_dir.empty()) co_return Status::ok();
     auto c = std::make_shared<Checkpoint>();
@@ -656,11 +823,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (r == AttemptResult::kCompleted) {
           state = "evaluating";
           co_await evaluate(round, m);
+          co_await federated_evaluate(round, m);
           m.outcome = "completed";
           counters.rounds_completed += 1;
           summary.last_eval_accuracy = m.eval_accuracy;
           summary.last_eval_loss = m.eval_loss;
           summary.last_train_loss = m.train_loss;
+          if (m.federated.accuracy >= 0) {
+            summary.last_federated_accuracy = m.federated.accuracy;
+            summary.last_federated_loss = m.federated.loss;
+          }
           if (m.eval_accuracy >= 0) {
             counters.last_eval_accuracy = m.eval_accuracy;
             counters.last_eval_loss = m.eval_loss;
@@ -672,7 +844,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         counters.last_round_seconds = m.round_seconds;
         history.push_back({round, m.participants, static_cast<int64_t>(m.failures.size()),
-                           m.train_loss, m.eval_loss, m.eval_accuracy});
+                           m.train_loss, m.eval_loss, m.eval_accuracy, m.federated.loss,
+                           m.federated.accuracy});
         // The metrics line goes first: a crash before the checkpoint re-runs the
         // round, and create() drops lines of rounds the checkpoint does not hold.
         if (Status st = emit(m); !st.is_ok()) say(st.to_string());
@@ -688,6 +861,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                            std::to_string(m.participants) + "/" + std::to_string(m.sampled) +
                            " updates, train loss " + fmt("%.4f", m.train_loss);
         if (m.eval_accuracy >= 0) line += ", accuracy " + fmt("%.2f", 100 * m.eval_accuracy) + "%";
+        if (m.federated.sampled > 0) {
+          line += ", federated evaluation " + std::to_string(m.federated.results) + "/" +
+                  std::to_string(m.federated.sampled);
+          if (m.federated.accuracy >= 0) {
+            line += " accuracy " + fmt("%.2f", 100 * m.federated.accuracy) + "%";
+          }
+        }
         say(line + ", " + fmt("%.2f", m.round_seconds) + " s");
         break;
       }
@@ -717,13 +897,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       first = false;
     }
     auto num = [](double v) { return std::isfinite(v) ? fmt("%.6g", v) : std::string("null"); };
-    o << "],\"last_eval_accuracy\":" << num(counters.last_eval_accuracy) << ",\"history\":[";
+    o << "],\"last_eval_accuracy\":" << num(counters.last_eval_accuracy)
+      << ",\"last_federated_accuracy\":" << num(counters.last_federated_eval_accuracy)
+      << ",\"history\":[";
     for (size_t i = 0; i < history.size(); ++i) {
       const auto& h = history[i];
       o << (i ? "," : "") << "{\"round\":" << h.round << ",\"participants\":" << h.participants
         << ",\"failures\":" << h.failures << ",\"train_loss\":" << num(h.train_loss)
         << ",\"eval_loss\":" << num(h.eval_loss) << ",\"eval_accuracy\":" << num(h.eval_accuracy)
-        << "}";
+        << ",\"federated_loss\":" << num(h.federated_loss)
+        << ",\"federated_accuracy\":" << num(h.federated_accuracy) << "}";
     }
     o << "]}";
     return o.str();
@@ -799,6 +982,10 @@ Result<std::unique_ptr<Server>> Server::create(asio::any_io_executor executor,
       impl->counters.current_round = c.round;
       for (const auto& h : impl->history) {
         if (h.eval_accuracy >= 0) impl->counters.last_eval_accuracy = h.eval_accuracy;
+        if (h.federated_accuracy >= 0) {
+          impl->counters.last_federated_eval_accuracy = h.federated_accuracy;
+          impl->counters.last_federated_eval_loss = h.federated_loss;
+        }
       }
       for (const auto& r : loaded->rejected) impl->say("skipped damaged checkpoint " + r);
     } else if (loaded.status().code() != StatusCode::kNotFound) {

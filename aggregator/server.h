@@ -28,8 +28,12 @@
 // simulations), end at clients_per_round accepted updates, when nobody is left
 // to answer, or at the deadline; aggregate when at least min_completion of
 // them delivered, else retry the round (up to max_round_retries), then skip
-// it. After every round: a checkpoint (atomic), a metrics JSON line, the
-// round callback. create() resumes from the newest valid checkpoint.
+// it. After a completed round: centralized evaluation (if the strategy has an
+// evaluator), then federated evaluation when strategy->configure_evaluate asks
+// for it (EvaluateTask to idle devices, their EvaluateResults aggregated with
+// strategy->aggregate_evaluate until all answered or the round deadline). After
+// every round: a metrics JSON line, the round callback, a checkpoint (atomic). create() resumes
+// from the newest valid checkpoint.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -101,6 +105,8 @@ struct ServerSummary {
   double last_eval_accuracy = -1;
   double last_eval_loss = -1;
   double last_train_loss = 0;
+  double last_federated_accuracy = -1;  // federated evaluation; -1: none yet
+  double last_federated_loss = -1;
   bool stopped_early = false;  // stop() was called before the last round
 };
 

@@ -51,8 +51,10 @@ class StandardStrategy final : public Strategy {
   EvaluateConfig configure_evaluate(int64_t round) const override {
     EvaluateConfig c;
     c.round = round;
-    c.clients_per_round = options_.evaluate_clients_per_round;
     c.batch_size = options_.evaluate_batch_size;
+    if (options_.evaluate_every <= 0 || round % options_.evaluate_every != 0) return c;
+    c.clients_per_round = options_.evaluate_clients_per_round;
+    c.fraction = options_.evaluate_fraction;
     return c;
   }
 

@@ -1,5 +1,6 @@
 #include "core/fl/strategy.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace nf {
@@ -13,6 +14,16 @@ Result<FitOutcome> Strategy::aggregate_fit(int64_t round, std::span<const float>
   // reports it through the outcome rather than stopping.
   for (const FitResult& result : results) (void)accept_fit(result);
   return finish_fit();
+}
+
+int32_t EvaluateConfig::clients_to_sample(int64_t available) const {
+  if (available <= 0) return 0;
+  int64_t n = clients_per_round;
+  if (fraction > 0) {
+    n = std::max<int64_t>(
+        n, static_cast<int64_t>(std::ceil(fraction * static_cast<double>(available) - 1e-9)));
+  }
+  return static_cast<int32_t>(std::clamp<int64_t>(n, 0, available));
 }
 
 Result<EvaluateSummary> Strategy::aggregate_evaluate(

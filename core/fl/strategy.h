@@ -45,10 +45,19 @@ struct FitConfig {
   float proximal_mu = 0.0f;     // FedProx: weight of (mu/2)||w - w_global||^2; 0 = off
 };
 
+// What federated evaluation asks of clients after a round. Clients evaluate
+// the round's new global model on their own data (EvaluateTask ->
+// EvaluateResult); the server then calls aggregate_evaluate().
 struct EvaluateConfig {
   int64_t round = 0;
-  int32_t clients_per_round = 0;  // 0 = no federated evaluation this round
+  int32_t clients_per_round = 0;  // at least this many clients ...
+  double fraction = 0.0;          // ... or ceil(fraction x available), whichever is more
   int32_t batch_size = 256;
+
+  // How many of `available` clients to ask: max(clients_per_round,
+  // ceil(fraction x available)), at most `available`. 0: no federated
+  // evaluation this round.
+  int32_t clients_to_sample(int64_t available) const;
 };
 
 // Round-independent settings every strategy takes (the spec string only
@@ -60,7 +69,12 @@ struct StrategyOptions {
   int32_t local_epochs = 1;
   int32_t batch_size = 32;
   float learning_rate = 0.05f;
+  // Federated evaluation (configure_evaluate): every `evaluate_every` rounds
+  // (0: never), ask max(evaluate_clients_per_round, ceil(evaluate_fraction x
+  // available)) clients; both 0 means no federated evaluation.
   int32_t evaluate_clients_per_round = 0;
+  double evaluate_fraction = 0.0;
+  int64_t evaluate_every = 1;
   int32_t evaluate_batch_size = 256;
   UpdateBounds bounds;  // checks applied to every update before it counts
 };

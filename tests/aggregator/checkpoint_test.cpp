@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/util/file.h"
+#include "core/util/hash.h"
 
 namespace nf::aggregator {
 
@@ -25,7 +26,7 @@ Checkpoint sample(int64_t round) {
   c.global_values = {1.5f, -2.0f, static_cast<float>(round), 1e-30f};
   c.strategy_state = {1, 2, 3, static_cast<uint8_t>(round)};
   c.devices = {{"dev-a", round, 1, round}, {"dev-b", 0, 2, -1}};
-  c.history = {{1, 3, 1, 0.5, 0.6, 0.7}};
+  c.history = {{1, 3, 1, 0.5, 0.6, 0.7, 0.4, 0.8}};
   return c;
 }
 
@@ -44,6 +45,34 @@ TEST_CASE("a checkpoint round-trips bit for bit") {
   CHECK(d->devices[1].failures == 2);
   REQUIRE(d->history.size() == 1);
   CHECK(d->history[0].eval_accuracy == 0.7);
+  CHECK(d->history[0].federated_loss == 0.4);
+  CHECK(d->history[0].federated_accuracy == 0.8);
+}
+
+TEST_CASE("a version 1 checkpoint (no federated evaluation figures) is still read") {
+  // Version 1 is version 2 without the last two f64 of every history entry.
+  const auto v2 = encode_checkpoint(sample(3));
+  std::vector<uint8_t> payload(v2.begin() + 16, v2.end() - 8);
+  payload.resize(payload.size() - 16);
+  std::vector<uint8_t> v1(v2.begin(), v2.begin() + 8);
+  v1[7] = 1;
+  auto put_u64 = [&v1](uint64_t v) {
+    for (int i = 0; i < 8; ++i) v1.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put_u64(payload.size());
+  v1.insert(v1.end(), payload.begin(), payload.end());
+  put_u64(Hasher().bytes(payload).digest());
+  auto d = decode_checkpoint(v1);
+  REQUIRE(d.is_ok());
+  REQUIRE(d->history.size() == 1);
+  CHECK(d->history[0].eval_accuracy == 0.7);
+  CHECK(d->history[0].federated_loss == -1);
+  CHECK(d->history[0].federated_accuracy == -1);
+  // The same bytes labelled version 2 are malformed, and an unknown version is refused.
+  v1[7] = 2;
+  CHECK(decode_checkpoint(v1).status().code() == StatusCode::kCorrupt);
+  v1[7] = 3;
+  CHECK(decode_checkpoint(v1).status().code() == StatusCode::kCorrupt);
 }
 
 TEST_CASE("every single-byte corruption and every truncation is detected") {

@@ -67,6 +67,15 @@ TEST_CASE("validation names the bad setting") {
   c = {};
   c.checkpoints_kept = 1;
   CHECK_FALSE(validate_config(c).is_ok());
+  c = {};
+  c.federated_fraction = 1.5;
+  CHECK(validate_config(c).message().find("evaluation.federated_fraction") != std::string::npos);
+  c = {};
+  c.federated_clients = -1;
+  CHECK(validate_config(c).message().find("evaluation.federated_clients") != std::string::npos);
+  c = {};
+  c.federated_every = -2;
+  CHECK(validate_config(c).message().find("evaluation.federated_every") != std::string::npos);
 }
 
 TEST_CASE("flag names derive from keys") {

@@ -57,10 +57,11 @@ struct Harness {
   Status result;
   bool finished = false;
   std::vector<float> target = std::vector<float>(kValues, 2.0f);
+  StrategyOptions strategy_options;  // clients_per_round and over_selection come from the options
 
   Status create(const ServerOptions& o, const std::string& strategy_spec = "fedavg",
                 std::vector<float> initial = std::vector<float>(kValues, 1.0f)) {
-    StrategyOptions so;
+    StrategyOptions so = strategy_options;
     so.clients_per_round = o.clients_per_round;
     so.over_selection = o.over_selection;
     auto strategy = make_strategy(strategy_spec, so);
@@ -79,11 +80,12 @@ struct Harness {
   }
 
   std::shared_ptr<AgentStats> agent(const std::string& name, Behavior b = Behavior::kGood,
-                                    std::chrono::milliseconds delay = {}) {
+                                    std::chrono::milliseconds delay = {},
+                                    testing::EvalAnswer eval = {}) {
     auto stats = std::make_shared<AgentStats>();
     asio::co_spawn(
         io,
-        [this, name, b, stats, delay, target = target]() -> asio::awaitable<void> {
+        [this, name, b, stats, delay, eval, target = target]() -> asio::awaitable<void> {
           if (delay.count() > 0) {
             asio::steady_timer t(io, delay);
             co_await t.async_wait(asio::use_awaitable);
@@ -92,7 +94,7 @@ struct Harness {
           if (!c.is_ok()) co_return;
           co_await testing::run_test_agent(std::move(c).value(), name, b,
                                            std::make_shared<const std::vector<float>>(target),
-                                           stats);
+                                           stats, 1 << 30, eval);
         },
         asio::detached);
     return stats;
@@ -115,6 +117,14 @@ struct Harness {
     return nullptr;
   }
 };
+
+bool has_failure(const std::vector<ClientFailure>& failures, const std::string& device,
+                 const std::string& text) {
+  for (const auto& f : failures) {
+    if (f.client_id == device && f.reason.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
 
 bool has_failure(const RoundMetrics& m, const std::string& device, const std::string& text) {
   for (const auto& f : m.failures) {
@@ -325,6 +335,114 @@ TEST_CASE("ordered aggregation gives bit-identical models whatever the arrival o
     results[run] = h.server->global_values();
   }
   CHECK(results[0] == results[1]);
+}
+
+TEST_CASE("federated evaluation: example-weighted results, failures named, in every view") {
+  Harness h;
+  auto o = small_options(2, 6);
+  o.min_clients = 5;  // round 2 runs without the device that dies while evaluating
+  h.strategy_options.evaluate_fraction = 1.0;
+  REQUIRE(h.create(o).is_ok());
+  h.agent("e-0", Behavior::kGood, {}, {100, 0.2f});
+  h.agent("e-1", Behavior::kGood, {}, {300, 0.6f});
+  h.agent("e-2", Behavior::kGood, {}, {100, 1.0f});
+  auto dies = h.agent("dies", Behavior::kDieOnEvaluate);
+  h.agent("nan", Behavior::kNanEvaluate);
+  auto silent = h.agent("silent", Behavior::kSilentEvaluate);
+  h.run();
+  REQUIRE(h.finished);
+  CHECK(h.result.is_ok());
+  const RoundMetrics* m = h.completed(1);
+  REQUIRE(m != nullptr);
+  // Training is unaffected: all six delivered, the model moved halfway (1 -> 1.5).
+  CHECK(m->participants == 6);
+  CHECK(m->failures.empty());
+  const FederatedEvalMetrics& f = m->federated;
+  CHECK(f.sampled == 6);
+  CHECK(f.results == 3);
+  CHECK(f.examples == 500);
+  CHECK(f.accuracy == doctest::Approx((100 * 0.2 + 300 * 0.6 + 100 * 1.0) / 500));
+  CHECK(f.loss == doctest::Approx(0.25));  // (2 - 1.5)^2: the new model was evaluated
+  REQUIRE(f.failures.size() == 3);
+  CHECK(has_failure(f.failures, "dies", "disconnected"));
+  CHECK(has_failure(f.failures, "nan", "rejected: loss nan"));
+  CHECK(has_failure(f.failures, "silent", "timeout after 0.4 s"));
+  CHECK(dies->evaluations == 1);
+
+  m = h.completed(2);
+  REQUIRE(m != nullptr);
+  CHECK(m->sampled == 5);
+  CHECK(m->participants == 5);  // "silent" trained again after ignoring its evaluation
+  CHECK(m->federated.sampled == 5);
+  CHECK(m->federated.results == 3);
+  CHECK(m->federated.loss == doctest::Approx(0.0625));  // (2 - 1.75)^2
+  CHECK(m->federated.failures.size() == 2);
+  CHECK(silent->evaluations == 2);
+
+  const auto c = h.server->counters();
+  CHECK(c.federated_eval_results == 6);
+  CHECK(c.federated_eval_failures == 5);
+  CHECK(h.server->summary().last_federated_accuracy == doctest::Approx(0.6));
+  CHECK(h.server->prometheus_text().find("nf_aggregator_federated_eval_accuracy 0.6\n") !=
+        std::string::npos);
+  const auto state = h.server->state_json();
+  CHECK(state.find("\"federated_loss\":0.25,\"federated_accuracy\":0.6}") != std::string::npos);
+  CHECK(state.find("\"last_federated_accuracy\":0.6,") != std::string::npos);
+  const auto line = to_json_line(*h.completed(1));
+  CHECK(line.find("\"federated_eval\":{\"sampled\":6,\"results\":3,\"examples\":500,") !=
+        std::string::npos);
+}
+
+TEST_CASE("federated evaluation every N rounds asks a fraction of the devices; off by default") {
+  std::shared_ptr<AgentStats> stats[4];
+  {
+    Harness h;
+    h.strategy_options.evaluate_every = 2;
+    h.strategy_options.evaluate_fraction = 0.5;
+    REQUIRE(h.create(small_options(2, 4)).is_ok());
+    for (int i = 0; i < 4; ++i) stats[i] = h.agent("dev-" + std::to_string(i));
+    h.run();
+    REQUIRE(h.completed(1) != nullptr);
+    REQUIRE(h.completed(2) != nullptr);
+    CHECK(h.completed(1)->federated.sampled == 0);
+    CHECK(to_json_line(*h.completed(1)).find("\"federated_eval\":null") != std::string::npos);
+    CHECK(h.completed(2)->federated.sampled == 2);
+    CHECK(h.completed(2)->federated.results == 2);
+    int evaluations = 0;
+    for (const auto& s : stats) evaluations += s->evaluations;
+    CHECK(evaluations == 2);
+  }
+  Harness h;
+  REQUIRE(h.create(small_options(1, 2)).is_ok());
+  auto a = h.agent("a");
+  auto b = h.agent("b");
+  h.run();
+  REQUIRE(h.completed(1) != nullptr);
+  CHECK(h.completed(1)->federated.sampled == 0);
+  CHECK(a->evaluations + b->evaluations == 0);
+}
+
+TEST_CASE("federated figures survive a restart through the checkpoint") {
+  const auto dir = temp_dir();
+  {
+    Harness h;
+    h.strategy_options.evaluate_clients_per_round = 2;
+    auto o = small_options(1, 2);
+    o.checkpoint_dir = dir;
+    REQUIRE(h.create(o).is_ok());
+    h.agent("a", Behavior::kGood, {}, {100, 0.25f});
+    h.agent("b", Behavior::kGood, {}, {100, 0.75f});
+    h.run();
+    REQUIRE(h.server->completed_round() == 1);
+  }
+  Harness h;
+  auto o = small_options(2, 2);
+  o.checkpoint_dir = dir;
+  REQUIRE(h.create(o).is_ok());
+  CHECK(h.server->state_json().find("\"federated_accuracy\":0.5}") != std::string::npos);
+  CHECK(h.server->prometheus_text().find("nf_aggregator_federated_eval_accuracy 0.5\n") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace nf::aggregator

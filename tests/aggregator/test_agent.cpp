@@ -1,5 +1,6 @@
 #include "test_agent.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -10,7 +11,8 @@ namespace nf::aggregator::testing {
 asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std::string device_id,
                                      Behavior behavior,
                                      std::shared_ptr<const std::vector<float>> target,
-                                     std::shared_ptr<AgentStats> stats, int max_tasks) {
+                                     std::shared_ptr<AgentStats> stats, int max_tasks,
+                                     EvalAnswer eval) {
   MessageLink link(std::move(connection));
   Hello hello;
   hello.device_id = device_id;
@@ -31,6 +33,32 @@ asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std
     if (!m.is_ok()) co_return;
     if (auto* hb = std::get_if<Heartbeat>(&*m)) {
       (void)co_await link.send(*hb);
+      continue;
+    }
+    if (auto* evaluate = std::get_if<EvaluateTask>(&*m)) {
+      stats->evaluations += 1;
+      if (behavior == Behavior::kDieOnEvaluate) {
+        link.close();
+        co_return;
+      }
+      if (behavior == Behavior::kSilentEvaluate) continue;
+      global.assign(evaluate->global_values.count, 0.0f);
+      if (!decode_values(evaluate->global_values, {}, global).is_ok()) co_return;
+      double loss = 0;
+      for (size_t i = 0; i < global.size(); ++i) {
+        const float t = i < target->size() ? (*target)[i] : 0.0f;
+        loss += (t - global[i]) * (t - global[i]);
+      }
+      EvaluateResult r;
+      r.round = evaluate->round;
+      r.task_id = evaluate->task_id;
+      r.example_count = eval.examples;
+      r.loss =
+          behavior == Behavior::kNanEvaluate
+              ? std::numeric_limits<float>::quiet_NaN()
+              : static_cast<float>(loss / static_cast<double>(std::max<size_t>(1, global.size())));
+      r.accuracy = eval.accuracy;
+      if (Status s = co_await link.send(r); !s.is_ok()) co_return;
       continue;
     }
     auto* task = std::get_if<TrainTask>(&*m);

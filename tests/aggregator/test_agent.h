@@ -1,6 +1,9 @@
 // A minimal agent session for the aggregator's tests and load benchmark:
 // hello, welcome, then for each TrainTask an Update that moves the global
-// values halfway to `target` (a stand-in for training), with optional misbehaviour.
+// values halfway to `target` (a stand-in for training), and for each
+// EvaluateTask an EvaluateResult (loss: mean squared distance of the global
+// values to `target`; examples and accuracy as configured), with optional
+// misbehaviour.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -17,16 +20,26 @@ namespace nf::aggregator::testing {
 
 enum class Behavior {
   kGood,
-  kNan,          // one value is NaN
-  kWrongLength,  // one value too few
-  kScaled,       // the update scaled by 100
-  kDieOnTask,    // closes the connection when the first task arrives
-  kWrongTask,    // answers with another task id
+  kNan,             // one value is NaN
+  kWrongLength,     // one value too few
+  kScaled,          // the update scaled by 100
+  kDieOnTask,       // closes the connection when the first task arrives
+  kWrongTask,       // answers with another task id
+  kDieOnEvaluate,   // trains well, closes the connection when an EvaluateTask arrives
+  kNanEvaluate,     // trains well, answers evaluation with a NaN loss
+  kSilentEvaluate,  // trains well, never answers evaluation
+};
+
+// What a test agent answers to an EvaluateTask.
+struct EvalAnswer {
+  uint64_t examples = 100;
+  float accuracy = 0.5f;
 };
 
 struct AgentStats {
   int tasks = 0;
   int updates_sent = 0;
+  int evaluations = 0;  // EvaluateTasks received
   bool welcomed = false;
   std::string error;
 };
@@ -37,6 +50,7 @@ struct AgentStats {
 asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std::string device_id,
                                      Behavior behavior,
                                      std::shared_ptr<const std::vector<float>> target,
-                                     std::shared_ptr<AgentStats> stats, int max_tasks = 1 << 30);
+                                     std::shared_ptr<AgentStats> stats, int max_tasks = 1 << 30,
+                                     EvalAnswer eval = {});
 
 }  // namespace nf::aggregator::testing

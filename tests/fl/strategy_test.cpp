@@ -108,6 +108,30 @@ TEST_CASE("aggregate_evaluate: example-weighted loss and accuracy, failures coun
   CHECK(s->aggregate_evaluate(2, {}, failures).status().code() == StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("configure_evaluate: every N rounds, a count or a fraction of the available clients") {
+  StrategyOptions o;
+  auto none = std::move(make_strategy("fedavg", o)).value();
+  CHECK(none->configure_evaluate(1).clients_to_sample(10) == 0);
+  o.evaluate_every = 2;
+  o.evaluate_clients_per_round = 3;
+  o.evaluate_batch_size = 64;
+  auto s = std::move(make_strategy("fedavg", o)).value();
+  CHECK(s->configure_evaluate(1).clients_to_sample(10) == 0);
+  const EvaluateConfig c = s->configure_evaluate(4);
+  CHECK(c.round == 4);
+  CHECK(c.batch_size == 64);
+  CHECK(c.clients_to_sample(10) == 3);
+  CHECK(c.clients_to_sample(2) == 2);  // never more than are available
+  CHECK(c.clients_to_sample(0) == 0);
+  EvaluateConfig f;
+  f.fraction = 0.5;
+  CHECK(f.clients_to_sample(7) == 4);  // ceil
+  f.clients_per_round = 5;
+  CHECK(f.clients_to_sample(7) == 5);  // the larger of the two
+  f.fraction = 1.0;
+  CHECK(f.clients_to_sample(7) == 7);
+}
+
 TEST_CASE("centralized evaluation hook") {
   auto s = std::move(make_strategy("fedavg", {})).value();
   const std::vector<float> g = {1.0f};
