@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,68 +21,27 @@
 #include "core/data/idx_reader.h"
 #include "core/util/file.h"
 #include "core/util/rng.h"
-
-extern char** environ;
+#include "tests/support/process_harness.h"
 
 namespace nf::aggregator {
 
 namespace {
 
-const std::string kBin = NF_BINARY_DIR;
-const std::string kAggregator = kBin + "/aggregator/nf-aggregator";
-const std::string kAgent = kBin + "/device_agent/nf-agent";
-const std::string kLoadgen = kBin + "/bench/aggregator_loadgen";
-const std::string kNf = kBin + "/tools/nf/nf";
+using nf::test::kill_all;
+using nf::test::remove_test_dir;
+using nf::test::run;
+using nf::test::spawn;
+using nf::test::wait_for;
+
+const std::string kAggregator = nf::test::aggregator_binary();
+const std::string kAgent = nf::test::agent_binary();
+const std::string kLoadgen = std::string(NF_BINARY_DIR) + "/bench/aggregator_loadgen";
 
 std::string temp_dir() {
-  char tmpl[] = "/tmp/nf_agg_proc_XXXXXX";
-  return ::mkdtemp(tmpl);
+  return nf::test::make_temp_dir("nf_agg_proc_");
 }
-
-// NF_KEEP_TEST_DIRS=1 keeps every test's directory (logs, metrics, checkpoints).
-void remove_test_dir(const std::string& dir) {
-  if (std::getenv("NF_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir);
-}
-
 int free_port() {
-  static int next = 21000 + static_cast<int>(::getpid() % 1000) * 20;
-  return next++;
-}
-
-// Starts argv with stdout and stderr into `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  REQUIRE_MESSAGE(rc == 0, "cannot start " << args[0]);
-  return pid;
-}
-
-// Waits up to `seconds` for pid; returns its exit status, or -1 (then kills it).
-int wait_for(pid_t pid, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-void kill_all(const std::vector<pid_t>& pids) {
-  for (pid_t p : pids) ::kill(p, SIGKILL);
-  for (pid_t p : pids) ::waitpid(p, nullptr, 0);
+  return nf::test::free_port();
 }
 
 // Kills (SIGKILL) and reaps the processes it still holds when a REQUIRE ends
@@ -94,21 +52,12 @@ struct ProcessGuard {
   void release() { pids.clear(); }
 };
 
-int run(const std::vector<std::string>& args, const std::string& log) {
-  return wait_for(spawn(args, log), 60);
-}
-
 // A CA, the aggregator's certificate and device certificates dev-0..dev-9 in
 // <dir>/certs, made once per directory with the real `nf certs`.
 void make_certs(const std::string& dir) {
-  const std::string certs = dir + "/certs";
-  if (std::filesystem::exists(certs + "/ca.crt")) return;
-  const std::string log = dir + "/certs.log";
-  REQUIRE(run({kNf, "certs", "ca", "--dir", certs}, log) == 0);
-  REQUIRE(run({kNf, "certs", "server", "--dir", certs}, log) == 0);
-  std::vector<std::string> devices = {kNf, "certs", "device", "--dir", certs};
+  std::vector<std::string> devices;
   for (int i = 0; i < 10; ++i) devices.push_back("dev-" + std::to_string(i));
-  REQUIRE(run(devices, log) == 0);
+  nf::test::make_certs(dir, devices);
 }
 
 // Mutual TLS unless `extra` asks for --insecure.
@@ -325,8 +274,8 @@ TEST_CASE(
   // device id its hello claims ("nan-0" holds "cert-nan"): the metrics can only
   // name it by its certificate.
   const std::string certs = dir + "/certs", sessions = dir + "/sessions";
-  REQUIRE(run({kNf, "certs", "device", "--dir", certs, "cert-good-0", "cert-good-1", "cert-nan",
-               "cert-short", "cert-scaled"},
+  REQUIRE(run({nf::test::nf_binary(), "certs", "device", "--dir", certs, "cert-good-0",
+               "cert-good-1", "cert-nan", "cert-short", "cert-scaled"},
               dir + "/certs.log") == 0);
   std::filesystem::create_directories(sessions);
   for (const auto& [cn, id] :
