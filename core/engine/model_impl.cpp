@@ -48,7 +48,11 @@ size_t batch_stride(int capacity) {
 }
 
 template <typename F>
-void ModelImpl::parallel(F&& fn) {
+void ModelImpl::parallel(int64_t work, F&& fn) {
+  if (work < min_parallel_work) {
+    fn(0, 1);
+    return;
+  }
   ws_->pool->run(fn);
 }
 
@@ -190,7 +194,8 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
       if (b1) {
         op.forward_b1(kt, wi, x, y, ws_->scratch[0].data());
       } else {
-        parallel([&](int part, int parts) { op.forward(kt, wi, x, y, lanes, s, part, parts); });
+        parallel(op.nnz() * lanes,
+                 [&](int part, int parts) { op.forward(kt, wi, x, y, lanes, s, part, parts); });
       }
     }
     // Bias and activation, fused, rows split between threads.
@@ -220,7 +225,7 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
     if (b1) {
       bias_act(0, 1);
     } else {
-      parallel(bias_act);
+      parallel(int64_t{rows} * lanes, bias_act);
     }
   }
 
@@ -298,7 +303,7 @@ void ModelImpl::backward(const float* w, float* grad) {
     if (b1) {
       act_back(0, 1);
     } else {
-      parallel(act_back);
+      parallel(int64_t{rows} * lanes, act_back);
     }
     for (int i = static_cast<int>(layer.ops.size()) - 1; i >= 0; --i) {
       const SublayerOp& op = layer.ops[i];
@@ -311,7 +316,8 @@ void ModelImpl::backward(const float* w, float* grad) {
       if (b1) {
         op.backward_b1(kt, wi, x, gi, dw, dx, ws_->scratch[0].data());
       } else {
-        parallel([&](int part, int parts) {
+        // Weight gradient and, when needed, input gradient: 1-2 x nnz x lanes.
+        parallel((dx != nullptr ? 2 : 1) * op.nnz() * lanes, [&](int part, int parts) {
           op.weight_grad(kt, gi, x, dw, n, s, ws_->scratch[part].data(), part, parts);
           if (dx != nullptr) op.backward_input(kt, wi, gi, dx, lanes, s, part, parts);
         });

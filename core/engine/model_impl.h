@@ -67,6 +67,14 @@ class ModelImpl {
   int64_t dense_equivalent = 0;
   // Tests set this to run one kernel variant; null means active_kernels().
   const KernelTable* kernel_override = nullptr;
+  // Sections of a step below this many multiply-adds (or element updates)
+  // run on the calling thread: handing one to a worker costs microseconds
+  // when it has to be woken, more than such a section takes (the 10-row
+  // output layer, a bias and activation over 300 x 64). Every section
+  // computes the same bits for any number of parts, so this changes only
+  // who computes them. Tests set 0 to split every section.
+  static constexpr int64_t kMinParallelWork = 65536;
+  int64_t min_parallel_work = kMinParallelWork;
   // Training state kept between train() calls so that they do not allocate.
   std::vector<float> grad;
   std::vector<float> anchor;
@@ -107,8 +115,10 @@ class ModelImpl {
   }
   const float* sublayer_input(int layer, int sublayer) const;
   float* sublayer_output(int layer, int sublayer);
+  // Runs fn(part, parts) on the pool, or as fn(0, 1) when `work` (multiply-
+  // adds) is too small to pay for the hand-over.
   template <typename F>
-  void parallel(F&& fn);
+  void parallel(int64_t work, F&& fn);
 
   struct Workspace {
     int capacity = 0;

@@ -66,6 +66,7 @@ std::vector<float> engine_gradient(Model& model, const std::vector<float>& featu
                                    const engine::KernelTable* kt, double* loss) {
   engine::ModelImpl& m = model.impl();
   m.kernel_override = kt;
+  m.min_parallel_work = 0;  // these models are small: split every section
   const int n = static_cast<int>(labels.size());
   m.prepare(n, threads);
   m.load_rows(features.data(), labels.data(), n);
@@ -73,6 +74,7 @@ std::vector<float> engine_gradient(Model& model, const std::vector<float>& featu
   *loss = m.forward(model.parameters().data(), true, nullptr) / n;
   m.backward(model.parameters().data(), grad.data());
   m.kernel_override = nullptr;
+  m.min_parallel_work = engine::ModelImpl::kMinParallelWork;
   return grad;
 }
 
