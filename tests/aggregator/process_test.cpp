@@ -28,10 +28,13 @@ namespace nf::aggregator {
 namespace {
 
 using nf::test::kill_all;
+using nf::test::lines_of;
+using nf::test::number_after;
 using nf::test::remove_test_dir;
 using nf::test::run;
 using nf::test::spawn;
 using nf::test::wait_for;
+using nf::test::wait_for_text;
 
 const std::string kAggregator = nf::test::aggregator_binary();
 const std::string kAgent = nf::test::agent_binary();
@@ -162,34 +165,6 @@ pid_t start_agent(const std::string& dir, int port, int index) {
                dir + "/agent" + std::to_string(index) + ".log");
 }
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::vector<std::string> lines;
-  auto text = read_text_file(path);
-  if (!text.is_ok()) return lines;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-bool wait_for_text(const std::string& path, const std::string& text, double seconds) {
-  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    auto t = read_text_file(path);
-    if (t.is_ok() && t->find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-double number_after(const std::string& line, const std::string& key) {
-  const auto pos = line.find("\"" + key + "\":");
-  if (pos == std::string::npos) return -1;
-  return std::atof(line.c_str() + pos + key.size() + 3);
-}
-
-// The text of `line` from `"key":` to the end of its value when that value is
-// an object or array (brackets balanced; no brackets inside strings expected).
 std::string value_after(const std::string& line, const std::string& key) {
   const auto pos = line.find("\"" + key + "\":");
   if (pos == std::string::npos) return "";
