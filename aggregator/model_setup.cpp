@@ -60,28 +60,32 @@ Result<std::unique_ptr<Strategy>> build_strategy(const AggregatorConfig& c) {
   return s;
 }
 
+CentralizedEvaluator centralized_evaluator(std::shared_ptr<Model> model,
+                                           std::shared_ptr<const Dataset> data, int64_t examples) {
+  auto indices = std::make_shared<std::vector<int64_t>>(
+      static_cast<size_t>(std::clamp<int64_t>(examples, 0, data->size)));
+  std::iota(indices->begin(), indices->end(), int64_t{0});
+  return [model, data, indices](int64_t, std::span<const float> global) -> Result<EvaluateSummary> {
+    auto p = model->parameters();
+    if (global.size() != p.size()) return invalid_argument("global size mismatch");
+    std::copy(global.begin(), global.end(), p.begin());
+    const EvalStats s = evaluate(*model, *data, *indices);
+    EvaluateSummary summary;
+    summary.loss = s.loss;
+    summary.accuracy = s.accuracy;
+    summary.num_examples = s.examples;
+    summary.num_results = 1;
+    return summary;
+  };
+}
+
 Status attach_evaluator(const AggregatorConfig& c, std::shared_ptr<Model> model,
                         Strategy& strategy) {
   if (c.eval_every <= 0) return Status::ok();
   auto data = load_fashion_mnist(FashionMnistSplit::kTest, c.eval_data_dir);
   if (!data.is_ok()) return data.status().with_context("evaluation data");
-  auto dataset = std::make_shared<Dataset>(std::move(data).value());
-  const int64_t n = std::min<int64_t>(c.eval_examples, dataset->size);
-  auto indices = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(n));
-  std::iota(indices->begin(), indices->end(), 0);
-  strategy.set_centralized_evaluator(
-      [model, dataset, indices](int64_t, std::span<const float> global) -> Result<EvaluateSummary> {
-        auto p = model->parameters();
-        if (global.size() != p.size()) return invalid_argument("global size mismatch");
-        std::copy(global.begin(), global.end(), p.begin());
-        const EvalStats s = evaluate(*model, *dataset, *indices);
-        EvaluateSummary summary;
-        summary.loss = s.loss;
-        summary.accuracy = s.accuracy;
-        summary.num_examples = s.examples;
-        summary.num_results = 1;
-        return summary;
-      });
+  strategy.set_centralized_evaluator(centralized_evaluator(
+      std::move(model), std::make_shared<Dataset>(std::move(data).value()), c.eval_examples));
   return Status::ok();
 }
 

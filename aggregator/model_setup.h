@@ -8,6 +8,7 @@
 
 #include "aggregator/config.h"
 #include "aggregator/server.h"
+#include "core/data/dataset.h"
 #include "core/engine/model.h"
 #include "core/fl/strategy.h"
 #include "core/util/status.h"
@@ -25,6 +26,12 @@ struct BuiltModel {
 Result<BuiltModel> build_model(const AggregatorConfig& config);
 
 Result<std::unique_ptr<Strategy>> build_strategy(const AggregatorConfig& config);
+
+// An evaluator of the global values on the first `examples` examples of
+// `data`, with `model` as scratch (one call at a time). Shared by nf-aggregator
+// and the in-process simulation so both report the same figure.
+CentralizedEvaluator centralized_evaluator(std::shared_ptr<Model> model,
+                                           std::shared_ptr<const Dataset> data, int64_t examples);
 
 // Attaches a centralized evaluator (the first evaluation.examples test
 // examples) to `strategy` when evaluation.every > 0. The evaluator uses `model`

@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
-#include <numeric>
 #include <thread>
 
+#include "aggregator/model_setup.h"
 #include "aggregator/server.h"
 #include "core/data/idx_reader.h"
 #include "core/data/partition.h"
@@ -80,9 +80,8 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   NF_ASSIGN_OR_RETURN(Dataset train, load_fashion_mnist(FashionMnistSplit::kTrain, o.data_dir));
   NF_ASSIGN_OR_RETURN(auto test_loaded, load_fashion_mnist(FashionMnistSplit::kTest, o.data_dir));
   auto test = std::make_shared<Dataset>(std::move(test_loaded));
-  auto test_indices = std::make_shared<std::vector<int64_t>>(
-      static_cast<size_t>(o.max_test > 0 ? std::min<int64_t>(o.max_test, test->size) : test->size));
-  std::iota(test_indices->begin(), test_indices->end(), int64_t{0});
+  const int64_t test_examples =
+      o.max_test > 0 ? std::min<int64_t>(o.max_test, test->size) : test->size;
   NF_ASSIGN_OR_RETURN(PartitionSpec pspec, parse_partition_spec(o.partition));
   NF_ASSIGN_OR_RETURN(Partition partition,
                       make_partition(pspec, train, static_cast<int32_t>(o.clients), o.seed));
@@ -109,19 +108,7 @@ Result<SimSummary> run_simulation(const SimOptions& o,
   if (!strategy_made.is_ok()) return strategy_made.status().with_context("--strategy");
   std::unique_ptr<Strategy> strategy = std::move(strategy_made).value();
   strategy->set_centralized_evaluator(
-      [eval_model, test, test_indices](int64_t,
-                                       std::span<const float> global) -> Result<EvaluateSummary> {
-        auto p = eval_model->parameters();
-        if (global.size() != p.size()) return invalid_argument("global size mismatch");
-        std::copy(global.begin(), global.end(), p.begin());
-        const EvalStats s = evaluate(*eval_model, *test, *test_indices);
-        EvaluateSummary out;
-        out.loss = s.loss;
-        out.accuracy = s.accuracy;
-        out.num_examples = s.examples;
-        out.num_results = 1;
-        return out;
-      });
+      aggregator::centralized_evaluator(eval_model, test, test_examples));
 
   aggregator::ServerOptions server_options;
   server_options.rounds = o.rounds;
