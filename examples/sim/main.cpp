@@ -7,9 +7,9 @@
 //   nf-sim --processes 4                     # real processes over TLS on loopback
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
+#include "core/util/command_line.h"
 #include "core/util/file.h"
 #include "examples/sim/plot.h"
 #include "examples/sim/process_mode.h"
@@ -17,14 +17,6 @@
 #include "examples/sim/simulation.h"
 
 namespace {
-
-std::string find_config_path(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
-    if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
-  }
-  return "";
-}
 
 int fail(const nf::Status& s) {
   std::fprintf(stderr, "nf-sim: %s\n", s.to_string().c_str());
@@ -35,7 +27,7 @@ int fail(const nf::Status& s) {
 
 int main(int argc, char** argv) {
   nf::sim::SimOptions options;
-  const std::string config_path = find_config_path(argc, argv);
+  const std::string config_path = nf::config_path_in_args(argc, argv);
   if (!config_path.empty()) {
     if (nf::Status s = nf::sim::load_sim_config(config_path, options); !s.is_ok()) return fail(s);
   }

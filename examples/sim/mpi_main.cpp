@@ -9,26 +9,18 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
+#include "core/util/command_line.h"
 #include "examples/sim/mpi_simulation.h"
 #include "examples/sim/sim_options.h"
 #include "examples/sim/summary.h"
 
 namespace {
 
-std::string find_config_path(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
-    if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
-  }
-  return "";
-}
-
 // Parses the flags; returns -1 to go on, else the exit code (--help, a bad flag).
 int parse(int argc, char** argv, nf::sim::SimOptions& options, bool quiet_rank) {
-  const std::string config_path = find_config_path(argc, argv);
+  const std::string config_path = nf::config_path_in_args(argc, argv);
   if (!config_path.empty()) {
     if (nf::Status s = nf::sim::load_sim_config(config_path, options); !s.is_ok()) {
       if (!quiet_rank) std::fprintf(stderr, "nf-sim-mpi: %s\n", s.to_string().c_str());
