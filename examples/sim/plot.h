@@ -14,8 +14,9 @@ struct Series {
   std::vector<std::pair<double, double>> points;  // (round, accuracy in [0, 1])
 };
 
-// A self-contained SVG line chart: one line per series, a legend, axes with
-// ticks. Accuracy is drawn in percent; the y range fits the data.
+// A self-contained SVG line chart (examples/study/svg_plot.h, the plotter the
+// study's figures use): one line per series, a legend, axes with ticks.
+// Accuracy is drawn in percent; the y range fits the data.
 std::string render_accuracy_svg(const std::vector<Series>& series, const std::string& title);
 
 // Reads a --metrics file (one JSON object per line) into a series named
