@@ -7,7 +7,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "core/engine/optimizer.h"
 #include "core/fl/strategy_factory.h"
+#include "core/fl/update_encoding.h"
 
 namespace nf::aggregator {
 
@@ -42,6 +45,12 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
       {"client.epochs", "local epochs per task", &c.client_epochs},
       {"client.batch", "local batch size", &c.client_batch},
       {"client.lr", "local learning rate", &c.client_lr},
+      {"client.optimizer",
+       "local optimizer: sgd, momentum (SGD with momentum 0.9), nesterov, adam or adamw",
+       &c.client_optimizer},
+      {"client.encoding",
+       "encoding of the updates devices send: f32, f16 or int8, each optionally -delta",
+       &c.client_encoding},
       {"strategy.spec",
        "fedavg, fedprox:mu=0.01, fedavgm:momentum=0.9, fedadam:lr=0.01, fedyogi, fedadagrad, "
        "median, trimmed_mean:beta=0.1, krum:f=1, multikrum:f=1,m=3; each takes clip=<norm>",
@@ -51,6 +60,9 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
       {"strategy.max_update_ratio",
        "reject updates whose delta norm exceeds this multiple of the model's norm (0: none)",
        &c.max_update_ratio},
+      {"strategy.ordered_aggregation",
+       "fold a round's updates in device-id order (bit-reproducible; buffers the round's updates)",
+       &c.ordered_aggregation},
       {"checkpoint.dir", "directory of checkpoints and metrics", &c.checkpoint_dir},
       {"checkpoint.kept", "checkpoints kept (at least 2)", &c.checkpoints_kept},
       {"evaluation.data_dir", "Fashion-MNIST directory (empty: the installed data set)",
@@ -223,6 +235,14 @@ Status validate_config(const AggregatorConfig& c) {
   }
   if (c.client_epochs < 1 || c.client_batch < 1 || !(c.client_lr > 0)) {
     return invalid_argument("client.epochs, client.batch and client.lr must be positive");
+  }
+  if (c.client_optimizer != "momentum" && !parse_optimizer(c.client_optimizer).is_ok()) {
+    return bad("client.optimizer", "'" + c.client_optimizer + "'",
+               "is not one of sgd, momentum, nesterov, adam, adamw");
+  }
+  if (!parse_encoding(c.client_encoding).is_ok()) {
+    return bad("client.encoding", "'" + c.client_encoding + "'",
+               "is not one of f32, f16, int8, f32-delta, f16-delta, int8-delta");
   }
   if (c.eval_every < 0) return bad("evaluation.every", std::to_string(c.eval_every), "< 0");
   if (c.federated_every < 0) {

@@ -46,6 +46,8 @@ struct AggregatorConfig {
   int64_t client_epochs = 1;
   int64_t client_batch = 32;
   double client_lr = 0.05;
+  std::string client_optimizer = "sgd";  // sgd, momentum (SGD, 0.9), nesterov, adam, adamw
+  std::string client_encoding = "f32";   // of updates: f32, f16, int8, each optionally -delta
 
   // [strategy]
   // A core/fl strategy spec: "fedavg", "fedprox:mu=0.01", "fedavgm:momentum=0.9",
@@ -54,6 +56,9 @@ struct AggregatorConfig {
   std::string strategy = "fedavg";
   double max_update_norm = 0.0;    // validation: reject a delta norm above this (0: no bound)
   double max_update_ratio = 10.0;  // ... or above this multiple of the global norm (0: none)
+  // Buffer a round's updates and fold them in device-id order, so the same
+  // updates give the same model bit for bit whatever order they arrived in.
+  bool ordered_aggregation = false;
 
   // [checkpoint]
   std::string checkpoint_dir = "nf-aggregator-state";

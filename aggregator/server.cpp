@@ -123,6 +123,10 @@ ServerOptions server_options_from(const AggregatorConfig& c) {
   o.hyper.epochs = static_cast<uint32_t>(c.client_epochs);
   o.hyper.batch_size = static_cast<uint32_t>(c.client_batch);
   o.hyper.learning_rate = static_cast<float>(c.client_lr);
+  o.hyper.optimizer = c.client_optimizer;
+  if (auto encoding = parse_encoding(c.client_encoding); encoding.is_ok())
+    o.encodings = {*encoding};
+  o.ordered_aggregation = c.ordered_aggregation;
   o.identity = c.insecure ? IdentitySource::kHello : IdentitySource::kConnection;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.eval_every = c.eval_every;

@@ -4,6 +4,9 @@
 
 #include <set>
 
+#include "aggregator/server.h"
+#include "core/fl/update_encoding.h"
+
 namespace nf::aggregator {
 
 TEST_CASE("the defaults are valid and TLS is on") {
@@ -76,6 +79,35 @@ TEST_CASE("validation names the bad setting") {
   c = {};
   c.federated_every = -2;
   CHECK(validate_config(c).message().find("evaluation.federated_every") != std::string::npos);
+  c = {};
+  c.client_optimizer = "rmsprop";
+  CHECK(validate_config(c).message().find("client.optimizer = 'rmsprop'") != std::string::npos);
+  c = {};
+  c.client_encoding = "int4";
+  CHECK(validate_config(c).message().find("client.encoding = 'int4'") != std::string::npos);
+  for (const char* name : {"sgd", "momentum", "nesterov", "adam", "adamw"}) {
+    c = {};
+    c.client_optimizer = name;
+    CHECK_MESSAGE(validate_config(c).is_ok(), name);
+  }
+}
+
+TEST_CASE("the client and ordering settings reach the server's options") {
+  AggregatorConfig c;
+  REQUIRE(apply_toml("[client]\noptimizer = \"adam\"\nencoding = \"f16-delta\"\n"
+                     "[strategy]\nordered_aggregation = true\n",
+                     "c.toml", c)
+              .is_ok());
+  REQUIRE(validate_config(c).is_ok());
+  const ServerOptions o = server_options_from(c);
+  CHECK(o.hyper.optimizer == "adam");
+  REQUIRE(o.encodings.size() == 1);
+  CHECK(encoding_name(o.encodings[0]) == "f16-delta");
+  CHECK(o.ordered_aggregation);
+  const ServerOptions d = server_options_from(AggregatorConfig{});
+  CHECK(d.hyper.optimizer == "sgd");
+  CHECK(encoding_name(d.encodings.at(0)) == "f32");
+  CHECK_FALSE(d.ordered_aggregation);
 }
 
 TEST_CASE("flag names derive from keys") {
