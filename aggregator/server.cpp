@@ -510,13 +510,36 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return st;
   }
 
+  bool is_idle(const std::string& id) const {
+    auto it = sessions.find(id);
+    return it != sessions.end() && !it->second->closed && it->second->pending_task == 0;
+  }
+
+  // Samples `count` devices among the idle ones; only when fewer are idle, the
+  // rest among devices still busy with an earlier task (a straggler of the
+  // last round, an evaluation): they answer that task first, so their update
+  // for this round is likely late. Each group is sampled with the same seed
+  // and round, so the choice stays reproducible.
+  std::vector<std::string> sample_idle_first(const std::vector<std::string>& available,
+                                             int32_t count, uint64_t seed, int64_t round) const {
+    std::vector<std::string> idle, busy;
+    for (const auto& id : available) (is_idle(id) ? idle : busy).push_back(id);
+    auto sampled = sample_clients(idle, count, seed, round);
+    const int32_t missing = count - static_cast<int32_t>(sampled.size());
+    if (missing > 0 && !busy.empty()) {
+      const auto extra = sample_clients(busy, missing, seed, round);
+      sampled.insert(sampled.end(), extra.begin(), extra.end());
+    }
+    return sampled;
+  }
+
   asio::awaitable<AttemptResult> run_attempt(int64_t round, int attempt, RoundMetrics& m) {
     const auto t0 = Clock::now();
     const uint64_t in0 = counters.bytes_in, out0 = counters.bytes_out;
     const FitConfig fit = strategy->configure_fit(round);
     const auto available = registry.connected();
     const auto sampled =
-        sample_clients(available, fit.clients_to_sample, opt.seed + mix64(attempt), round);
+        sample_idle_first(available, fit.clients_to_sample, opt.seed + mix64(attempt), round);
     const int32_t wanted =
         std::min<int32_t>(fit.clients_per_round, static_cast<int32_t>(sampled.size()));
     const int32_t need =
@@ -694,10 +717,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     const EvaluateConfig config = strategy->configure_evaluate(round);
     std::vector<std::string> idle;
     for (const auto& id : registry.connected()) {
-      auto it = sessions.find(id);
-      if (it != sessions.end() && !it->second->closed && it->second->pending_task == 0) {
-        idle.push_back(id);
-      }
+      if (is_idle(id)) idle.push_back(id);
     }
     const int32_t count = config.clients_to_sample(static_cast<int64_t>(idle.size()));
     if (count == 0) {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
@@ -218,6 +219,32 @@ TEST_CASE("agents dying mid-round: the round completes by the minimum-completion
   REQUIRE(m != nullptr);
   CHECK(m->sampled == 7);
   CHECK(m->participants == 7);
+}
+
+TEST_CASE("a round samples idle devices before one still busy with the last round's task") {
+  Harness h;
+  auto o = small_options(2, 4);  // round 1 samples all 4 connected
+  o.min_completion = 0.75;
+  REQUIRE(h.create(o).is_ok());
+  for (int i = 0; i < 3; ++i) h.agent("ok-" + std::to_string(i));
+  auto slow = h.agent("slow", Behavior::kSlowFirstTask);
+  // Connects while round 1 runs: idle when round 2 starts, as are ok-0..2,
+  // while "slow" still trains its round-1 task (1.5 s against a 0.4 s deadline).
+  h.agent("late", Behavior::kGood, std::chrono::milliseconds(150));
+  h.run();
+  REQUIRE(h.finished);
+  const RoundMetrics* m = h.completed(1);
+  REQUIRE(m != nullptr);
+  REQUIRE(m->sampled == 4);
+  REQUIRE(has_failure(*m, "slow", "timeout"));
+  m = h.completed(2);
+  REQUIRE(m != nullptr);
+  CHECK(m->sampled == 4);
+  CHECK(m->participants == 4);
+  CHECK(m->failures.empty());
+  CHECK(std::find(m->participant_ids.begin(), m->participant_ids.end(), "late") !=
+        m->participant_ids.end());
+  CHECK(slow->tasks == 1);  // never given round 2's task
 }
 
 TEST_CASE("a round short of min_completion is retried, then skipped, and says so") {

@@ -1,6 +1,9 @@
 #include "test_agent.h"
 
 #include <algorithm>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cmath>
 #include <limits>
 
@@ -67,6 +70,10 @@ asio::awaitable<void> run_test_agent(std::unique_ptr<Connection> connection, std
     if (behavior == Behavior::kDieOnTask) {
       link.close();
       co_return;
+    }
+    if (behavior == Behavior::kSlowFirstTask && stats->tasks == 1) {
+      asio::steady_timer slow(co_await asio::this_coro::executor, kSlowTaskDelay);
+      co_await slow.async_wait(asio::use_awaitable);
     }
     global.assign(task->global_values.count, 0.0f);
     if (!decode_values(task->global_values, {}, global).is_ok()) co_return;

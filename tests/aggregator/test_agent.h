@@ -28,7 +28,10 @@ enum class Behavior {
   kDieOnEvaluate,   // trains well, closes the connection when an EvaluateTask arrives
   kNanEvaluate,     // trains well, answers evaluation with a NaN loss
   kSilentEvaluate,  // trains well, never answers evaluation
+  kSlowFirstTask,   // answers its first TrainTask only after kSlowTaskDelay, then trains well
 };
+
+inline constexpr std::chrono::milliseconds kSlowTaskDelay{1500};
 
 // What a test agent answers to an EvaluateTask.
 struct EvalAnswer {
