@@ -1,5 +1,7 @@
 #include "core/fl/weighted_sum.h"
 
+#include <algorithm>
+
 #include <cassert>
 #include <cmath>
 
@@ -45,6 +47,13 @@ void WeightedSum::merge(const WeightedSum& other) {
   for (size_t i = 0; i < sum_.size(); ++i) sum_[i] += other.sum_[i];
   total_weight_ += other.total_weight_;
   count_ += other.count_;
+}
+
+void WeightedSum::resume(std::span<const double> sum, double total_weight, int64_t count) {
+  assert(sum.size() == sum_.size());
+  std::copy(sum.begin(), sum.end(), sum_.begin());
+  total_weight_ = total_weight;
+  count_ = count;
 }
 
 void WeightedSum::mean(std::span<float> out) const {

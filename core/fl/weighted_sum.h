@@ -40,6 +40,12 @@ class WeightedSum {
   void add_scaled(std::span<const float> values, double scale, double weight);
   // Adds another partial sum of the same size.
   void merge(const WeightedSum& other);
+  // Becomes the partial sum another process computed (its sum(),
+  // total_weight() and count()), so that adding to it continues that fold
+  // exactly: the result is bit for bit what one sequential fold gives, unlike
+  // merge(), which adds the sums in another order. Precondition:
+  // sum.size() == size().
+  void resume(std::span<const double> sum, double total_weight, int64_t count);
 
   size_t size() const { return sum_.size(); }
   double total_weight() const { return total_weight_; }

@@ -21,6 +21,7 @@
 #include "core/fl/strategy_factory.h"
 #include "core/fl/update_check.h"
 #include "core/fl/update_encoding.h"
+#include "core/fl/weighted_sum.h"
 #include "core/util/rng.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/footprint.h"
@@ -54,48 +55,34 @@ struct Trained {
   uint64_t bytes_up = 0;
 };
 
-// The running fold of a round, passed from rank to rank: sum_i w_i * s_i *
-// (x_i - g) in double, sum_i w_i, and what the aggregator's round record
-// counts. Packed as doubles for MPI (counts stay exact below 2^53).
+// The running fold of a round, passed from rank to rank: the weighted sum of
+// the clipped deltas (core/fl's WeightedSum, resumed from the received one so
+// the chain is exactly the aggregator's one sequential fold), and what the
+// aggregator's round record counts. Packed as doubles for MPI (counts stay
+// exact below 2^53).
 struct Fold {
-  std::vector<double> sum;
-  double weight = 0;
+  WeightedSum sum;
   double loss_sum = 0;
   int64_t examples = 0;
-  int64_t accepted = 0;
   uint64_t bytes_up = 0;
 
   static constexpr size_t kTail = 5;
 
-  explicit Fold(size_t n) : sum(n, 0.0) {}
+  explicit Fold(size_t n) : sum(n) {}
 
-  // The arithmetic of WeightedSum::add_difference (core/fl), term by term in
-  // the same order, so that continuing a received fold is exactly what the
-  // in-process aggregator's one sequential fold does. (WeightedSum cannot
-  // resume from a received partial sum; the MPI test checks bit-identity with
-  // the real aggregator, so a drift between the two would fail it.)
-  void add_difference(std::span<const float> values, std::span<const float> base, double w,
-                      double scale) {
-    const double factor = w * scale;
-    for (size_t i = 0; i < sum.size(); ++i) {
-      sum[i] += factor * (static_cast<double>(values[i]) - static_cast<double>(base[i]));
-    }
-    weight += w;
-  }
+  int64_t accepted() const { return sum.count(); }
 
   std::vector<double> pack() const {
-    std::vector<double> out(sum);
-    out.insert(out.end(), {weight, loss_sum, static_cast<double>(examples),
-                           static_cast<double>(accepted), static_cast<double>(bytes_up)});
+    std::vector<double> out(sum.sum().begin(), sum.sum().end());
+    out.insert(out.end(), {sum.total_weight(), loss_sum, static_cast<double>(examples),
+                           static_cast<double>(sum.count()), static_cast<double>(bytes_up)});
     return out;
   }
   void unpack(const std::vector<double>& in) {
     const size_t n = sum.size();
-    std::copy(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n), sum.begin());
-    weight = in[n];
+    sum.resume(std::span<const double>(in.data(), n), in[n], static_cast<int64_t>(in[n + 3]));
     loss_sum = in[n + 1];
     examples = static_cast<int64_t>(in[n + 2]);
-    accepted = static_cast<int64_t>(in[n + 3]);
     bytes_up = static_cast<uint64_t>(in[n + 4]);
   }
 };
@@ -290,9 +277,8 @@ Result<SimSummary> run_mpi_simulation(const SimOptions& o,
       fold.unpack(in);
     }
     for (const Trained& t : trained) {
-      if (static_cast<size_t>(fold.accepted) >= wanted) break;
-      fold.add_difference(t.values, global, t.examples, t.scale);
-      fold.accepted += 1;
+      if (static_cast<size_t>(fold.accepted()) >= wanted) break;
+      fold.sum.add_difference(t.values, global, t.examples, t.scale);
       fold.examples += static_cast<int64_t>(t.examples);
       fold.loss_sum += t.loss * t.examples;
       fold.bytes_up += t.bytes_up;
@@ -322,7 +308,7 @@ Result<SimSummary> run_mpi_simulation(const SimOptions& o,
       m.round = round;
       m.outcome = "completed";
       m.sampled = std::ssize(sampled);
-      m.participants = fold.accepted;
+      m.participants = fold.accepted();
       m.examples = fold.examples;
       m.train_loss = fold.examples > 0 ? fold.loss_sum / static_cast<double>(fold.examples) : 0.0;
       m.bytes_in = fold.bytes_up;
@@ -330,10 +316,10 @@ Result<SimSummary> run_mpi_simulation(const SimOptions& o,
       m.round_seconds = seconds_since(round_start);
       const auto t_agg = Clock::now();
       std::vector<double> delta(n);
-      for (size_t i = 0; i < n; ++i) delta[i] = fold.sum[i] / fold.weight;
+      for (size_t i = 0; i < n; ++i) delta[i] = fold.sum.sum()[i] / fold.sum.total_weight();
       std::vector<float> next_global(n);
-      stepped = fold.accepted >= 1 ? server_optimizer.step(global, delta, next_global)
-                                   : failed_precondition("no update accepted");
+      stepped = fold.accepted() >= 1 ? server_optimizer.step(global, delta, next_global)
+                                     : failed_precondition("no update accepted");
       if (stepped.is_ok()) global = std::move(next_global);
       m.aggregate_seconds = seconds_since(t_agg);
     }
