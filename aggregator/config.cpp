@@ -1,7 +1,5 @@
 #include "aggregator/config.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -14,7 +12,7 @@
 
 namespace nf::aggregator {
 
-std::vector<ConfigField> config_fields(AggregatorConfig& c) {
+std::vector<Setting> config_fields(AggregatorConfig& c) {
   return {
       {"server.listen", "host:port the device listener binds", &c.listen},
       {"server.insecure", "accept plain TCP instead of mutual TLS (testing only)", &c.insecure},
@@ -86,96 +84,14 @@ std::vector<ConfigField> config_fields(AggregatorConfig& c) {
   };
 }
 
-std::string flag_name(const std::string& key, const std::vector<ConfigField>& all) {
-  if (key == "strategy.spec") return "--strategy";
-  const std::string name = key.substr(key.find('.') + 1);
-  int same = 0;
-  for (const auto& f : all) same += f.key.substr(f.key.find('.') + 1) == name ? 1 : 0;
-  std::string flag = "--" + (same > 1 ? key : name);
-  std::replace(flag.begin(), flag.end(), '.', '-');
-  std::replace(flag.begin(), flag.end(), '_', '-');
-  return flag;
-}
-
-namespace {
-
-std::string toml_error_text(const toml::parse_error& e, const std::string& source) {
-  std::ostringstream out;
-  out << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-      << e.description();
-  return out.str();
-}
-
-Status assign(const toml::node& node, const std::string& key, ConfigField& field) {
-  auto type_error = [&](const char* want) {
-    return invalid_argument("config key '" + key + "' must be " + want);
-  };
-  if (auto* s = std::get_if<std::string*>(&field.target)) {
-    auto v = node.value<std::string>();
-    if (!node.is_string() || !v) return type_error("a string");
-    **s = *v;
-  } else if (auto* i = std::get_if<int64_t*>(&field.target)) {
-    if (!node.is_integer()) return type_error("an integer");
-    **i = *node.value<int64_t>();
-  } else if (auto* d = std::get_if<double*>(&field.target)) {
-    if (!node.is_number()) return type_error("a number");
-    **d = *node.value<double>();
-  } else if (auto* b = std::get_if<bool*>(&field.target)) {
-    if (!node.is_boolean()) return type_error("true or false");
-    **b = *node.value<bool>();
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
 Status apply_toml(const std::string& toml_text, const std::string& source_name,
                   AggregatorConfig& config) {
-  toml::table table;
-  try {
-    table = toml::parse(toml_text, source_name);
-  } catch (const toml::parse_error& e) {
-    return invalid_argument("config " + toml_error_text(e, source_name));
-  }
-  auto fields = config_fields(config);
-  std::map<std::string, ConfigField*> by_key;
-  for (auto& f : fields) by_key[f.key] = &f;
-  for (auto&& [section_key, section_node] : table) {
-    const std::string section(section_key.str());
-    const toml::table* section_table = section_node.as_table();
-    if (section_table == nullptr) {
-      return invalid_argument("config " + source_name + ": top-level key '" + section +
-                              "' must be a [section]");
-    }
-    for (auto&& [name_key, node] : *section_table) {
-      const std::string key = section + "." + std::string(name_key.str());
-      auto it = by_key.find(key);
-      if (it == by_key.end()) {
-        return invalid_argument("config " + source_name + ": unknown key '" + key + "'");
-      }
-      NF_RETURN_IF_ERROR(assign(node, key, *it->second).with_context("config " + source_name));
-    }
-  }
-  return Status::ok();
+  return apply_settings_toml(toml_text, source_name, config_fields(config)).with_context("config");
 }
 
 std::string config_to_toml(const AggregatorConfig& config) {
   AggregatorConfig copy = config;
-  std::map<std::string, toml::table> sections;
-  std::vector<std::string> order;
-  for (auto& f : config_fields(copy)) {
-    const auto dot = f.key.find('.');
-    const std::string section = f.key.substr(0, dot);
-    const std::string name = f.key.substr(dot + 1);
-    if (!sections.count(section)) order.push_back(section);
-    auto& t = sections[section];
-    std::visit([&](auto* p) { t.insert(name, *p); }, f.target);
-  }
-  std::ostringstream out;
-  for (const auto& section : order) {
-    out << "[" << section << "]\n" << sections[section] << "\n\n";
-  }
-  return out.str();
+  return settings_to_toml(config_fields(copy));
 }
 
 Result<std::pair<std::string, uint16_t>> split_host_port(const std::string& text) {

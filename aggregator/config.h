@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/util/settings.h"
 #include "core/util/status.h"
 
 namespace nf::aggregator {
@@ -80,20 +81,9 @@ struct AggregatorConfig {
   std::string http_listen = "127.0.0.1:9464";  // the live page and /metrics; empty disables
 };
 
-// One setting: where it lives in the file and on the command line.
-struct ConfigField {
-  std::string key;  // "section.name"
-  std::string help;
-  std::variant<std::string*, int64_t*, double*, bool*> target;
-};
-
-// The table of every setting of `config`, pointing into it.
-std::vector<ConfigField> config_fields(AggregatorConfig& config);
-
-// The command-line flag of `key`: "--" + its name ("rounds.min_completion" ->
-// "--min-completion"), or "--" + section + name when two sections share the
-// name ("rounds.seed" -> "--rounds-seed").
-std::string flag_name(const std::string& key, const std::vector<ConfigField>& all);
+// The table of every setting of `config` (core/util/settings.h), pointing
+// into it: its TOML key, help text, and with setting_flag() its flag.
+std::vector<Setting> config_fields(AggregatorConfig& config);
 
 // Applies a TOML document to `config`. Unknown keys and values of the wrong type
 // are errors naming the key, so a typo never silently leaves a default in place.

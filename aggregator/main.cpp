@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   auto flag_fields = config_fields(from_flags);
   std::vector<std::pair<std::string, CLI::Option*>> options;
   for (auto& f : flag_fields) {
-    const std::string flag = flag_name(f.key, flag_fields);
+    const std::string flag = setting_flag(f.key, flag_fields);
     CLI::Option* opt = nullptr;
     if (auto* b = std::get_if<bool*>(&f.target)) {
       opt = app.add_flag(flag, **b, f.help + " [" + f.key + "]");

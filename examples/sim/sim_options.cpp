@@ -1,25 +1,13 @@
 #include "examples/sim/sim_options.h"
 
-#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <sstream>
 
 #include "core/util/file.h"
+#include "core/util/settings.h"
 
 namespace nf::sim {
-namespace {
-
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-}  // namespace
 
 Status SimOptions::validate() const {
   auto bad = [](const std::string& what) { return invalid_argument(what); };
@@ -116,111 +104,46 @@ void add_sim_flags(CLI::App& app, SimOptions& o) {
                  "removed after a successful run)");
 }
 
+std::vector<Setting> sim_settings(SimOptions& o) {
+  return {
+      {"clients", "virtual clients (shards of the training set)", &o.clients},
+      {"per_round", "clients sampled per round", &o.per_round},
+      {"rounds", "federated rounds", &o.rounds},
+      {"partition", "iid, dirichlet:alpha=A or shards:per_client=S", &o.partition},
+      {"fabric", "hidden layers' fabric (clos, butterfly, dense, ...)", &o.fabric},
+      {"budget", "fraction of the dense hidden weights kept", &o.budget},
+      {"model", "an explicit model spec (overrides fabric and budget)", &o.model},
+      {"strategy", "aggregation strategy spec", &o.strategy},
+      {"epochs", "local epochs per task", &o.epochs},
+      {"batch", "local batch size", &o.batch},
+      {"lr", "local learning rate", &o.lr},
+      {"optimizer", "local optimizer (sgd, momentum, nesterov, adam, adamw)", &o.optimizer},
+      {"prox_mu", "refused: FedProx's term comes from the strategy", &o.prox_mu},
+      {"encoding", "update encoding", &o.encoding},
+      {"dropout", "probability that a sampled client never answers", &o.dropout},
+      {"stragglers", "probability that a client misses the deadline", &o.stragglers},
+      {"seed", "seed of partition, sampling and model", &o.seed},
+      {"threads", "training workers (0: one per hardware thread)", &o.threads},
+      {"deadline_ms", "a round's deadline", &o.deadline_ms},
+      {"eval_every", "central evaluation every N rounds", &o.eval_every},
+      {"max_test", "evaluate on the first N test examples (0: all)", &o.max_test},
+      {"data_dir", "Fashion-MNIST IDX directory (empty: the installed one)", &o.data_dir},
+      {"metrics", "per-round JSON lines file", &o.metrics},
+      {"svg", "accuracy figure file", &o.svg},
+      {"label", "the run's name", &o.label},
+      {"json", "final summary as JSON", &o.json},
+      {"quiet", "no progress lines", &o.quiet},
+      {"processes", "real nf-aggregator + this many nf-agent processes (0: in-process)",
+       &o.processes},
+      {"aggregator_bin", "process mode: the nf-aggregator program", &o.aggregator_bin},
+      {"agent_bin", "process mode: the nf-agent program", &o.agent_bin},
+      {"nf_bin", "process mode: the nf tool", &o.nf_bin},
+      {"work_dir", "process mode: certificates, state and logs", &o.work_dir},
+  };
+}
+
 Status apply_sim_config_toml(std::string_view text, const std::string& origin, SimOptions& o) {
-  toml::table t;
-  try {  // Debian's toml++ is built with exceptions: keep them inside this function
-    t = toml::parse(text, origin);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ": " << e.description();
-    return invalid_argument(msg.str());
-  }
-  for (const auto& [key, bound_node] : t) {
-    const std::string k(key.str());
-    const toml::node& node = bound_node;  // Clang 14 cannot capture structured bindings
-    auto wrong = [&] { return invalid_argument(origin + ": key '" + k + "' has the wrong type"); };
-    auto integer = [&](int64_t& out) {
-      if (!node.is_integer()) return wrong();
-      out = *node.value<int64_t>();
-      return Status::ok();
-    };
-    auto number = [&](double& out) {
-      if (!node.is_number()) return wrong();
-      out = *node.value<double>();
-      return Status::ok();
-    };
-    auto text_value = [&](std::string& out) {
-      if (!node.is_string()) return wrong();
-      out = *node.value<std::string>();
-      return Status::ok();
-    };
-    auto flag = [&](bool& out) {
-      if (!node.is_boolean()) return wrong();
-      out = *node.value<bool>();
-      return Status::ok();
-    };
-    Status s;
-    if (k == "clients")
-      s = integer(o.clients);
-    else if (k == "per_round")
-      s = integer(o.per_round);
-    else if (k == "rounds")
-      s = integer(o.rounds);
-    else if (k == "partition")
-      s = text_value(o.partition);
-    else if (k == "fabric")
-      s = text_value(o.fabric);
-    else if (k == "budget")
-      s = number(o.budget);
-    else if (k == "model")
-      s = text_value(o.model);
-    else if (k == "strategy")
-      s = text_value(o.strategy);
-    else if (k == "epochs")
-      s = integer(o.epochs);
-    else if (k == "batch")
-      s = integer(o.batch);
-    else if (k == "lr")
-      s = number(o.lr);
-    else if (k == "optimizer")
-      s = text_value(o.optimizer);
-    else if (k == "prox_mu")
-      s = number(o.prox_mu);
-    else if (k == "encoding")
-      s = text_value(o.encoding);
-    else if (k == "dropout")
-      s = number(o.dropout);
-    else if (k == "stragglers")
-      s = number(o.stragglers);
-    else if (k == "seed") {
-      int64_t v = 0;
-      s = integer(v);
-      o.seed = static_cast<uint64_t>(v);
-    } else if (k == "threads")
-      s = integer(o.threads);
-    else if (k == "eval_every")
-      s = integer(o.eval_every);
-    else if (k == "deadline_ms")
-      s = integer(o.deadline_ms);
-    else if (k == "max_test")
-      s = integer(o.max_test);
-    else if (k == "data_dir")
-      s = text_value(o.data_dir);
-    else if (k == "metrics")
-      s = text_value(o.metrics);
-    else if (k == "svg")
-      s = text_value(o.svg);
-    else if (k == "label")
-      s = text_value(o.label);
-    else if (k == "json")
-      s = flag(o.json);
-    else if (k == "quiet")
-      s = flag(o.quiet);
-    else if (k == "processes")
-      s = integer(o.processes);
-    else if (k == "aggregator_bin")
-      s = text_value(o.aggregator_bin);
-    else if (k == "agent_bin")
-      s = text_value(o.agent_bin);
-    else if (k == "nf_bin")
-      s = text_value(o.nf_bin);
-    else if (k == "work_dir")
-      s = text_value(o.work_dir);
-    else
-      return invalid_argument(origin + ": unknown key '" + k + "'");
-    NF_RETURN_IF_ERROR(s);
-  }
-  return Status::ok();
+  return apply_settings_toml(text, origin, sim_settings(o));
 }
 
 Status load_sim_config(const std::string& path, SimOptions& o) {
@@ -229,23 +152,9 @@ Status load_sim_config(const std::string& path, SimOptions& o) {
 }
 
 std::string format_sim_config(const SimOptions& o) {
-  std::ostringstream s;
-  s << "# nf-sim configuration (nf-sim --config FILE); flags override these keys\n"
-    << "clients = " << o.clients << "\nper_round = " << o.per_round << "\nrounds = " << o.rounds
-    << "\npartition = " << quoted(o.partition) << "\nfabric = " << quoted(o.fabric)
-    << "\nbudget = " << o.budget << "\nmodel = " << quoted(o.model)
-    << "\nstrategy = " << quoted(o.strategy) << "\nepochs = " << o.epochs << "\nbatch = " << o.batch
-    << "\nlr = " << o.lr << "\noptimizer = " << quoted(o.optimizer) << "\nprox_mu = " << o.prox_mu
-    << "\nencoding = " << quoted(o.encoding) << "\ndropout = " << o.dropout
-    << "\nstragglers = " << o.stragglers << "\nseed = " << o.seed << "\nthreads = " << o.threads
-    << "\ndeadline_ms = " << o.deadline_ms << "\neval_every = " << o.eval_every
-    << "\nmax_test = " << o.max_test << "\ndata_dir = " << quoted(o.data_dir)
-    << "\nmetrics = " << quoted(o.metrics) << "\nsvg = " << quoted(o.svg)
-    << "\nlabel = " << quoted(o.label) << "\njson = " << (o.json ? "true" : "false")
-    << "\nquiet = " << (o.quiet ? "true" : "false") << "\nprocesses = " << o.processes
-    << "\naggregator_bin = " << quoted(o.aggregator_bin) << "\nagent_bin = " << quoted(o.agent_bin)
-    << "\nnf_bin = " << quoted(o.nf_bin) << "\nwork_dir = " << quoted(o.work_dir) << "\n";
-  return s.str();
+  SimOptions copy = o;
+  return "# nf-sim configuration (nf-sim --config FILE); flags override these keys\n" +
+         settings_to_toml(sim_settings(copy));
 }
 
 }  // namespace nf::sim

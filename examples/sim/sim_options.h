@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/util/settings.h"
 #include "core/util/status.h"
 
 namespace CLI {
@@ -64,6 +65,9 @@ struct SimOptions {
 // Registers every option on `app`, bound to `options` (whose current values
 // are the defaults shown by --help).
 void add_sim_flags(CLI::App& app, SimOptions& options);
+// Every setting of `options` as a table (core/util/settings.h): the keys of
+// nf-sim's TOML file.
+std::vector<Setting> sim_settings(SimOptions& options);
 Status apply_sim_config_toml(std::string_view text, const std::string& origin, SimOptions& options);
 Status load_sim_config(const std::string& path, SimOptions& options);
 std::string format_sim_config(const SimOptions& options);

@@ -113,11 +113,11 @@ TEST_CASE("the client and ordering settings reach the server's options") {
 TEST_CASE("flag names derive from keys") {
   AggregatorConfig c;
   const auto fields = config_fields(c);
-  CHECK(flag_name("rounds.min_completion", fields) == "--min-completion");
-  CHECK(flag_name("rounds.seed", fields) == "--rounds-seed");
-  CHECK(flag_name("model.seed", fields) == "--model-seed");
+  CHECK(setting_flag("rounds.min_completion", fields) == "--min-completion");
+  CHECK(setting_flag("rounds.seed", fields) == "--rounds-seed");
+  CHECK(setting_flag("model.seed", fields) == "--model-seed");
   std::set<std::string> flags;
-  for (const auto& f : fields) flags.insert(flag_name(f.key, fields));
+  for (const auto& f : fields) flags.insert(setting_flag(f.key, fields));
   CHECK(flags.size() == fields.size());
 }
 

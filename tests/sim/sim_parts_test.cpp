@@ -33,8 +33,15 @@ TEST_CASE("sim options: defaults are the main job, TOML then flags override") {
   CHECK(o.lr == doctest::Approx(0.1));
 
   SimOptions back;
+  o.budget = 0.123456789;  // printed in full, not to 6 digits
+  o.label = "say \"hi\"";
   REQUIRE(apply_sim_config_toml(format_sim_config(o), "printed", back).is_ok());
   CHECK(format_sim_config(back) == format_sim_config(o));
+  CHECK(back.budget == o.budget);
+  CHECK(back.label == o.label);
+  CHECK(back.per_round == 7);
+  CHECK(apply_sim_config_toml("rounds = \"ten\"\n", "t.toml", back).message().find("'rounds'") !=
+        std::string::npos);
 
   CHECK(apply_sim_config_toml("clinets = 3\n", "t.toml", o).message().find("'clinets'") !=
         std::string::npos);
