@@ -39,6 +39,7 @@ struct Options {
   std::string out = "docs/results";
   bool quick = false;
   bool plot_only = false;
+  bool rescore = false;
   bool fresh = false;
   int epochs = 3;
   int seeds = 3;
@@ -82,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", o.quick,
                "a few minutes: 1 seed, 1 epoch on 10000 examples, 3 budgets, fewer depths");
   app.add_flag("--plot-only", o.plot_only, "only redraw figures and tables from <out>/study.csv");
+  app.add_flag("--rescore", o.rescore,
+               "with --plot-only: first recompute every run's data-free scores and fitness from "
+               "its spec (after a change of the scores or the fitness), rewriting study.csv");
   app.add_flag("--fresh", o.fresh, "ignore an existing study.csv instead of resuming it");
   app.add_option("--epochs", o.epochs, "epochs per run")->capture_default_str();
   app.add_option("--seeds", o.seeds, "seeds per configuration (experiment 1)")
@@ -124,6 +128,33 @@ int main(int argc, char** argv) {
     auto parsed = nf::study::records_from_csv(*text);
     if (!parsed.is_ok()) return fail(csv_path + ": " + parsed.status().message());
     records = std::move(parsed).value();
+  }
+  if (o.rescore && !o.plot_only) return fail("--rescore goes with --plot-only");
+  if (o.rescore) {
+    nf::ScoreOptions so;
+    so.max_jacobian_work = 5e7;  // as when the runs were scored
+    std::map<std::string, nf::study::ModelScores> cache;
+    for (RunRecord& r : records) {
+      if (!cache.count(r.spec)) {
+        auto spec = nf::parse_model_spec(r.spec);
+        if (!spec.is_ok())
+          return fail(csv_path + ": spec '" + r.spec + "': " + spec.status().message());
+        auto sc = nf::study::model_scores(*spec, so);
+        if (!sc.is_ok()) return fail("scoring " + r.spec + ": " + sc.status().to_string());
+        cache[r.spec] = *sc;
+      }
+      const nf::study::ModelScores& sc = cache[r.spec];
+      r.path_cv = sc.path_cv;
+      r.log_min_paths = sc.log_min_paths;
+      r.spectral_ratio = sc.spectral_ratio;
+      r.expressivity = sc.expressivity;
+      r.reachable = sc.reachable;
+      r.data_free_fitness = nf::study::data_free_fitness(sc);
+    }
+    const nf::Status s = nf::write_file_atomic(csv_path, nf::study::records_to_csv(records));
+    if (!s.is_ok()) return fail(s.to_string());
+    std::printf("rescored %zu runs (%zu distinct models) in %s\n", records.size(), cache.size(),
+                csv_path.c_str());
   }
   if (o.plot_only) {
     const nf::Status s = nf::study::write_study_outputs(records, o.out);
