@@ -107,6 +107,10 @@ inline void store_tile(float* p, R r, int v, int nv, int tail) {
 
 // ---- structured blocks, feature-major ----
 
+inline void zero_row(float* p, int n) {
+  for (int b = 0; b < n; ++b) p[b] = 0.0f;
+}
+
 template <int MR, int NV, bool kPartial>
 void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, const int32_t* cols,
                   size_t x_stride, float* y, const int32_t* rows, size_t y_stride, int b0,
@@ -117,7 +121,11 @@ void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, c
     wr[i] = w + w_off[i];
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
-  for (int j = 0; j < k; ++j) {
+  // A do-while (k >= 1): with a loop that may run zero times, GCC 12 keeps
+  // the accumulators in a stack array for the path that skips it, and
+  // copies all of them through memory before and after the loop.
+  int j = 0;
+  do {
     const float* xr = x + static_cast<size_t>(cols[j]) * x_stride + b0;
     R xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
@@ -125,7 +133,7 @@ void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, c
       const R wv = V::set1(wr[i][j]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(wv, xv[v], acc[i][v]);
     }
-  }
+  } while (++j < k);
   for (int i = 0; i < MR; ++i) {
     float* yr = y + static_cast<size_t>(rows[i]) * y_stride + b0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(yr, acc[i][v], v, NV, tail);
@@ -145,6 +153,10 @@ void forward_rows(int k, int n, const float* w, const int64_t* w_off, const floa
 void block_forward(int m, int k, int n, const float* w, const int64_t* w_off, const float* x,
                    const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
                    size_t y_stride) {
+  if (k <= 0) {  // the tiles need k >= 1
+    for (int i = 0; i < m; ++i) zero_row(y + static_cast<size_t>(rows[i]) * y_stride, n);
+    return;
+  }
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
 #define NF_BODY(MR_) \
@@ -162,7 +174,8 @@ void backward_input_tile(int m, const float* w, const int64_t* w_off, const floa
   for (int j = 0; j < MJ; ++j) {
     for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
   }
-  for (int i = 0; i < m; ++i) {
+  int i = 0;  // m >= 1: a do-while, as in forward_tile
+  do {
     const float* dyr = dy + static_cast<size_t>(rows[i]) * dy_stride + b0;
     const float* wr = w + w_off[i];
     R gv[NV];
@@ -171,7 +184,7 @@ void backward_input_tile(int m, const float* w, const int64_t* w_off, const floa
       const R wv = V::set1(wr[j]);
       for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv, gv[v], acc[j][v]);
     }
-  }
+  } while (++i < m);
   for (int j = 0; j < MJ; ++j) {
     float* dxr = dx + static_cast<size_t>(cols[j]) * dx_stride + b0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[j][v], v, NV, tail);
@@ -191,6 +204,10 @@ void backward_input_cols(int m, int n, const float* w, const int64_t* w_off, con
 void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_off,
                           const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
                           const int32_t* cols, size_t dx_stride) {
+  if (m <= 0) {  // the tiles need m >= 1
+    for (int j = 0; j < k; ++j) zero_row(dx + static_cast<size_t>(cols[j]) * dx_stride, n);
+    return;
+  }
   for (int j0 = 0, mj = 0; j0 < k; j0 += mj) {
     mj = tile_rows(k - j0);
 #define NF_BODY(MJ_) \
@@ -258,7 +275,8 @@ void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows,
     dyr[i] = dy + static_cast<size_t>(rows[i]) * dy_stride;
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
-  for (int b = 0; b < n; ++b) {
+  int b = 0;  // n >= 1: a do-while, as in forward_tile
+  do {
     const float* xr = xt + static_cast<size_t>(b) * xt_ld + j0;
     R xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = V::load(xr + v * kL);
@@ -266,7 +284,7 @@ void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows,
       const R g = V::set1(dyr[i][b]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(g, xv[v], acc[i][v]);
     }
-  }
+  } while (++b < n);
   for (int i = 0; i < MR; ++i) {
     float* dwr = dw + w_off[i] + j0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(dwr, acc[i][v], v, NV, tail);
@@ -284,6 +302,12 @@ void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t
 
 void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
                        const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
+  if (n <= 0) {  // the tiles need n >= 1
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < k; ++j) dw[w_off[i] + j] = 0.0f;
+    }
+    return;
+  }
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
 #define NF_BODY(MR_) \
