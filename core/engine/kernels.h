@@ -68,6 +68,19 @@ struct KernelTable {
                             const int32_t* cols, const float* dy, const int32_t* rows, float* dw,
                             float* dx, float* scratch) = nullptr;
 
+  // Element-wise passes over rows [r0, r1) of a feature-major matrix, for
+  // b < lanes (the stride in use: padding lanes are processed too).
+  // act is kActLinear, kActRelu or kActTanh.
+  // y[r][b] = act(y[r][b] + bias[r]).
+  void (*bias_activation)(int32_t r0, int32_t r1, int lanes, float* y, size_t stride,
+                          const float* bias, int act) = nullptr;
+  // g[r][b] *= act'(a[r][b]) (a: the activation's output), then
+  // gbias[r] = sum_{b < n} g[r][b] summed in 16 partial sums (example b into
+  // sum b % 16) and a pairwise tree, a fixed order that is the same in every
+  // variant (below 16 examples, left to right).
+  void (*activation_backward)(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
+                              size_t stride, float* gbias, int act) = nullptr;
+
   // Generic masks in CSR, rows [r0, r1):
   // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].
   void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,
@@ -84,6 +97,12 @@ struct KernelTable {
                           const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
                           size_t x_stride, float* dw) = nullptr;
 };
+
+// Activation codes of bias_activation and activation_backward (the values
+// of nf::Activation).
+constexpr int kActLinear = 0;
+constexpr int kActRelu = 1;
+constexpr int kActTanh = 2;
 
 // k rounded up to a multiple of `lanes`: the row pitch block_weight_grad
 // needs for a block of width k.

@@ -2,7 +2,8 @@
 //
 // Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
 // after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
-// zero/set1/load/load_n/store/store_n/fma/hsum). Everything here has internal
+// zero/set1/load/load_n/store/store_n/fma/hsum/add/sub/mul/relu/
+// select_positive/tree_sum). Everything here has internal
 // linkage and uses no standard-library templates, so code compiled with
 // -mavx512f can never be picked by the linker for a caller on another CPU.
 //
@@ -583,6 +584,82 @@ void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, cons
   }
 }
 
+// ---- element-wise passes: bias and activation, and their gradients ----
+
+void bias_activation(int32_t r0, int32_t r1, int lanes, float* y, size_t stride, const float* bias,
+                     int act) {
+  for (int32_t r = r0; r < r1; ++r) {
+    float* yr = y + static_cast<size_t>(r) * stride;
+    const float bv = bias[r];
+    if (act == kActTanh) {
+      for (int b = 0; b < lanes; ++b) yr[b] = std::tanh(yr[b] + bv);
+      continue;
+    }
+    const R bias_v = V::set1(bv);
+    int b = 0;
+    for (; b + kL <= lanes; b += kL) {
+      const R t = V::add(V::load(yr + b), bias_v);
+      V::store(yr + b, act == kActRelu ? V::relu(t) : t);
+    }
+    for (; b < lanes; ++b) {
+      const float t = yr[b] + bv;
+      yr[b] = act == kActRelu ? (t > 0.0f ? t : 0.0f) : t;
+    }
+  }
+}
+
+// The sum of p[0..n) in the order kernels.h gives: 16 partial sums, then
+// lanes l and l + 8, l and l + 4, l and l + 2, l and l + 1.
+inline float sum16(const float* p, int n) {
+  if (n < 16) {
+    float sum = 0.0f;
+    for (int b = 0; b < n; ++b) sum += p[b];
+    return sum;
+  }
+  constexpr int kParts = 16 / kL;
+  R part[kParts];
+  for (int v = 0; v < kParts; ++v) part[v] = V::load(p + v * kL);
+  int b = 16;
+  for (; b + 16 <= n; b += 16) {
+    for (int v = 0; v < kParts; ++v) part[v] = V::add(part[v], V::load(p + b + v * kL));
+  }
+  for (int v = 0; v < kParts && b + v * kL < n; ++v) {
+    const int left = n - b - v * kL;
+    part[v] =
+        V::add(part[v], left >= kL ? V::load(p + b + v * kL) : V::load_n(p + b + v * kL, left));
+  }
+  // Vectors of the same 16 partial sums: fold whole vectors first (widths
+  // 8, 4, ... while a vector holds fewer lanes than the width), then in lanes.
+  for (int width = kParts / 2; width >= 1; width /= 2) {
+    for (int v = 0; v < width; ++v) part[v] = V::add(part[v], part[v + width]);
+  }
+  return V::tree_sum(part[0]);
+}
+
+void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
+                         size_t stride, float* gbias, int act) {
+  for (int32_t r = r0; r < r1; ++r) {
+    float* gr = g + static_cast<size_t>(r) * stride;
+    const float* ar = a + static_cast<size_t>(r) * stride;
+    if (act != kActLinear) {
+      int b = 0;
+      for (; b + kL <= lanes; b += kL) {
+        const R av = V::load(ar + b);
+        const R gv = V::load(gr + b);
+        if (act == kActRelu) {
+          V::store(gr + b, V::select_positive(av, gv));
+        } else {
+          V::store(gr + b, V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av))));
+        }
+      }
+      for (; b < lanes; ++b) {
+        gr[b] = act == kActRelu ? (ar[b] > 0.0f ? gr[b] : 0.0f) : gr[b] * (1.0f - ar[b] * ar[b]);
+      }
+    }
+    gbias[r] = sum16(gr, n);
+  }
+}
+
 #undef NF_RANGE_TILES
 #undef NF_SWITCH_ROWS
 
@@ -597,6 +674,8 @@ constexpr KernelTable make_table(const char* name) {
   t.block_weight_grad_lanes = &block_weight_grad_lanes;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
+  t.bias_activation = &bias_activation;
+  t.activation_backward = &activation_backward;
   t.csr_forward = &csr_forward;
   t.csr_backward_input = &csr_backward_input;
   t.csr_weight_grad = &csr_weight_grad;

@@ -2,6 +2,7 @@
 // a plain double computation) at odd sizes, tile edges, empty rows and batch 1.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -288,6 +289,62 @@ TEST_CASE("CSR kernels: scalar against double, SIMD against scalar") {
           check_close(y, y_ref, "csr_forward");
           check_close(dx, dx_ref, "csr_backward_input");
           check_close(dw, dw_ref, "csr_weight_grad");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bias, activation and their gradients: scalar against double, SIMD against scalar") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int act : {kActLinear, kActRelu, kActTanh}) {
+    for (int n : {1, 5, 15, 16, 17, 37, 64, 100}) {
+      CAPTURE(act);
+      CAPTURE(n);
+      const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
+      const size_t stride = lanes;
+      const int32_t rows = 5;
+      auto y0 = random_vec(rows * stride, 7 + n);
+      auto bias = random_vec(rows, 8);
+      auto g0 = random_vec(rows * stride, 9 + n);
+      y0[3] = -bias[0];  // exactly zero before the ReLU
+      std::vector<float> y_ref = y0, g_ref = g0, gb_ref(rows, 0.0f);
+      // Rows 1..4 only: row 0 must stay untouched.
+      s.bias_activation(1, rows, lanes, y_ref.data(), stride, bias.data(), act);
+      s.activation_backward(1, rows, n, lanes, g_ref.data(), y_ref.data(), stride, gb_ref.data(),
+                            act);
+      for (size_t i = 0; i < stride; ++i) {
+        CHECK(y_ref[i] == y0[i]);
+        CHECK(g_ref[i] == g0[i]);
+      }
+      CHECK(gb_ref[0] == 0.0f);
+      for (int32_t r = 1; r < rows; ++r) {
+        double sum = 0.0;
+        for (int b = 0; b < lanes; ++b) {
+          const size_t at = r * stride + b;
+          const double t = static_cast<double>(y0[at]) + bias[r];
+          const double a = act == kActRelu ? std::max(t, 0.0) : act == kActTanh ? std::tanh(t) : t;
+          CHECK(y_ref[at] == doctest::Approx(a).epsilon(1e-6));
+          const double da = act == kActRelu   ? (y_ref[at] > 0.0f ? 1.0 : 0.0)
+                            : act == kActTanh ? 1.0 - static_cast<double>(y_ref[at]) * y_ref[at]
+                                              : 1.0;
+          CHECK(g_ref[at] == doctest::Approx(g0[at] * da).epsilon(1e-6));
+          if (b < n) sum += g_ref[at];
+        }
+        CHECK(gb_ref[r] == doctest::Approx(sum).epsilon(1e-5));
+      }
+      for (const KernelTable* t : simd_variants()) {
+        CAPTURE(t->name);
+        std::vector<float> y = y0, g = g0, gb(rows, 0.0f);
+        t->bias_activation(1, rows, lanes, y.data(), stride, bias.data(), act);
+        t->activation_backward(1, rows, n, lanes, g.data(), y.data(), stride, gb.data(), act);
+        check_close(y, y_ref, "bias_activation");
+        check_close(g, g_ref, "activation_backward");
+        if (act != kActTanh) {
+          // Same additions in the same order: the bias sums agree exactly.
+          for (int32_t r = 0; r < rows; ++r) CHECK(gb[r] == gb_ref[r]);
+        } else {
+          check_close(gb, gb_ref, "bias gradient");
         }
       }
     }
