@@ -20,6 +20,9 @@ struct V {
   static constexpr int kLanes = 16;
   static constexpr int kRowTile = 6;
   static constexpr int kVecTile = 4;
+  // Weight-gradient tiles of blocks at most 2 vectors wide: 12 x 2
+  // accumulators, 2 loads and a broadcast in 32 registers.
+  static constexpr int kNarrowRowTile = 12;
   static constexpr int kTransposeTile = 16;
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }
