@@ -479,8 +479,58 @@ void block_backward_b1(int m, int k, const float* w, const int64_t* w_off, const
     xg = scratch;
   }
   float* dxg = nullptr;
-  if (dx != nullptr) {
-    dxg = contig ? dx + cols[0] : scratch + k;
+  if (dx != nullptr) dxg = contig ? dx + cols[0] : scratch + k;
+  if (k <= 2 * kL && k > 0) {
+    // At most two vectors: the input gradient stays in registers for the
+    // whole block instead of a load and a store per group of rows (a chain
+    // through memory). Same operations in the same order as below.
+    const bool two = k > kL;
+    const int t0 = two ? kL : k;
+    const int t1 = two ? k - kL : 0;
+    const R x0 = t0 == kL ? V::load(xg) : V::load_n(xg, t0);
+    const R x1 = !two ? V::zero() : t1 == kL ? V::load(xg + kL) : V::load_n(xg + kL, t1);
+    R d0 = V::zero(), d1 = V::zero();
+    for (int i = 0; i < m; ++i) {
+      const R g = V::set1(dy[rows[i]]);
+      const float* wr = w + w_off[i];
+      float* dwr = dw + w_off[i];
+      if (t0 == kL) {
+        V::store(dwr, V::fma(g, x0, V::zero()));
+        if (dxg != nullptr) d0 = V::fma(g, V::load(wr), d0);
+      } else {
+        V::store_n(dwr, V::fma(g, x0, V::zero()), t0);
+        if (dxg != nullptr) d0 = V::fma(g, V::load_n(wr, t0), d0);
+      }
+      if (two) {
+        if (t1 == kL) {
+          V::store(dwr + kL, V::fma(g, x1, V::zero()));
+          if (dxg != nullptr) d1 = V::fma(g, V::load(wr + kL), d1);
+        } else {
+          V::store_n(dwr + kL, V::fma(g, x1, V::zero()), t1);
+          if (dxg != nullptr) d1 = V::fma(g, V::load_n(wr + kL, t1), d1);
+        }
+      }
+    }
+    if (dxg != nullptr) {
+      if (t0 == kL) {
+        V::store(dxg, d0);
+      } else {
+        V::store_n(dxg, d0, t0);
+      }
+      if (two) {
+        if (t1 == kL) {
+          V::store(dxg + kL, d1);
+        } else {
+          V::store_n(dxg + kL, d1, t1);
+        }
+      }
+      if (!contig) {
+        for (int j = 0; j < k; ++j) dx[cols[j]] = dxg[j];
+      }
+    }
+    return;
+  }
+  if (dxg != nullptr) {
     for (int j = 0; j < k; ++j) dxg[j] = 0.0f;
   }
   const int kv = k - k % kL;
