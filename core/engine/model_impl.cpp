@@ -220,10 +220,12 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
         arg = c;
       }
     }
+    // exp in float (about twice as fast as in double, and as exact as the
+    // float logits), summed in double.
     double sum = 0.0;
     for (int32_t c = 0; c < classes; ++c) {
-      const double e = std::exp(static_cast<double>(z[c * s + b] - zmax));
-      if (for_backward) dz[c * s + b] = static_cast<float>(e);
+      const float e = std::exp(z[c * s + b] - zmax);
+      if (for_backward) dz[c * s + b] = e;
       sum += e;
     }
     const int32_t label = labels[b];
