@@ -689,6 +689,20 @@ void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, cons
 
 void bias_activation(int32_t r0, int32_t r1, int lanes, float* y, size_t stride, const float* bias,
                      int act) {
+  if (stride == 1 && lanes == 1 && act != kActTanh) {
+    // Batch 1: the rows are consecutive floats, so the vectors run over
+    // rows (the same operation per element as below).
+    int32_t r = r0;
+    for (; r + kL <= r1; r += kL) {
+      const R t = V::add(V::load(y + r), V::load(bias + r));
+      V::store(y + r, act == kActRelu ? V::relu(t) : t);
+    }
+    if (r < r1) {
+      const R t = V::add(V::load_n(y + r, r1 - r), V::load_n(bias + r, r1 - r));
+      V::store_n(y + r, act == kActRelu ? V::relu(t) : t, r1 - r);
+    }
+    return;
+  }
   for (int32_t r = r0; r < r1; ++r) {
     float* yr = y + static_cast<size_t>(r) * stride;
     const float bv = bias[r];
@@ -739,6 +753,28 @@ inline float sum16(const float* p, int n) {
 
 void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
                          size_t stride, float* gbias, int act) {
+  if (stride == 1 && lanes == 1 && n == 1) {
+    // Batch 1: vectors over consecutive rows; a row's bias gradient is its
+    // one gradient (0 + g, as sum16 adds it).
+    auto one = [&](R gv, R av) {
+      if (act == kActRelu) return V::select_positive(av, gv);
+      if (act == kActTanh) return V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av)));
+      return gv;
+    };
+    int32_t r = r0;
+    for (; r + kL <= r1; r += kL) {
+      const R gv = one(V::load(g + r), V::load(a + r));
+      V::store(g + r, gv);
+      V::store(gbias + r, V::add(V::zero(), gv));
+    }
+    if (r < r1) {
+      const int t = r1 - r;
+      const R gv = one(V::load_n(g + r, t), V::load_n(a + r, t));
+      V::store_n(g + r, gv, t);
+      V::store_n(gbias + r, V::add(V::zero(), gv), t);
+    }
+    return;
+  }
   for (int32_t r = r0; r < r1; ++r) {
     float* gr = g + static_cast<size_t>(r) * stride;
     const float* ar = a + static_cast<size_t>(r) * stride;
