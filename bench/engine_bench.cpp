@@ -138,7 +138,7 @@ struct Stepper {
   nf::Model& model;
   const nf::Dataset& data;
   std::vector<int64_t> order;
-  std::vector<float> grad;
+  nf::engine::FloatBuffer grad;  // 64-byte aligned, as train()'s
   nf::Optimizer opt;
   int batch;
   int64_t next = 0;

@@ -25,6 +25,25 @@
 
 namespace nf::engine {
 
+// One optimizer update over a flat vector (core/engine/optimizer.h gives
+// the rules), element by element: g' = scale g + prox_mu (w - anchor) +
+// wd_l2 w, then the rule of `kind`. Pointers not used by the rule may be
+// null; anchor is read only when prox_mu > 0.
+constexpr int kOptSgd = 0;       // m = momentum m + g'; w -= lr m  (no m: w -= lr g')
+constexpr int kOptNesterov = 1;  // m = momentum m + g'; w -= lr (g' + momentum m)
+constexpr int kOptAdam = 2;      // Adam with bias corrections bc1, bc2; decoupled decay
+struct OptimizerStep {
+  int kind = kOptSgd;
+  size_t n = 0;
+  float* w = nullptr;
+  const float* g = nullptr;
+  const float* anchor = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  float lr = 0.0f, momentum = 0.0f, scale = 1.0f, wd_l2 = 0.0f, prox_mu = 0.0f;
+  float beta1 = 0.0f, beta2 = 0.0f, epsilon = 0.0f, bc1 = 1.0f, bc2 = 1.0f, decoupled = 0.0f;
+};
+
 struct KernelTable {
   const char* name = "";  // "scalar", "avx2", "avx512", "neon"
   int lanes = 1;          // floats per vector
@@ -68,6 +87,24 @@ struct KernelTable {
                             const int32_t* cols, const float* dy, const int32_t* rows, float* dw,
                             float* dx, float* scratch) = nullptr;
 
+  // Element-wise passes over rows [r0, r1) of a feature-major matrix, for
+  // b < lanes (the stride in use: padding lanes are processed too).
+  // act is kActLinear, kActRelu or kActTanh.
+  // y[r][b] = act(y[r][b] + bias[r]).
+  void (*bias_activation)(int32_t r0, int32_t r1, int lanes, float* y, size_t stride,
+                          const float* bias, int act) = nullptr;
+  // g[r][b] *= act'(a[r][b]) (a: the activation's output), then
+  // gbias[r] = sum_{b < n} g[r][b] summed in 16 partial sums (example b into
+  // sum b % 16) and a pairwise tree, a fixed order that is the same in every
+  // variant (below 16 examples, left to right).
+  void (*activation_backward)(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
+                              size_t stride, float* gbias, int act) = nullptr;
+
+  // The optimizer update: plain element-wise loops that the compiler
+  // vectorizes for each instruction set (and contracts into FMAs where the
+  // set has them, so variants differ by rounding, as the other kernels).
+  void (*optimizer_step)(const OptimizerStep& step) = nullptr;
+
   // Generic masks in CSR, rows [r0, r1):
   // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].
   void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,
@@ -84,6 +121,12 @@ struct KernelTable {
                           const int32_t* col_idx, const float* dy, size_t dy_stride, const float* x,
                           size_t x_stride, float* dw) = nullptr;
 };
+
+// Activation codes of bias_activation and activation_backward (the values
+// of nf::Activation).
+constexpr int kActLinear = 0;
+constexpr int kActRelu = 1;
+constexpr int kActTanh = 2;
 
 // k rounded up to a multiple of `lanes`: the row pitch block_weight_grad
 // needs for a block of width k.

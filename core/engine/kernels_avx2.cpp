@@ -1,6 +1,8 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma; chosen only when the CPU has both).
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "core/engine/kernels.h"
 
 namespace nf::engine {
@@ -25,6 +27,17 @@ struct V {
   static void store(float* p, R r) { _mm256_storeu_ps(p, r); }
   static void store_n(float* p, R r, int n) { _mm256_maskstore_ps(p, mask(n), r); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm256_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  // max(t, 0), 0 for NaN (the second operand of MAXPS wins on NaN).
+  static R relu(R t) { return _mm256_max_ps(t, _mm256_setzero_ps()); }
+  // a > 0 ? g : 0 per lane.
+  static R select_positive(R a, R g) {
+    return _mm256_and_ps(_mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_GT_OQ), g);
+  }
+  // Lanes summed l + 4, l + 2, l + 1: hsum's order.
+  static float tree_sum(R r) { return hsum(r); }
   // dst[c * ld + t] = src[t][b + c] for c < 8, t < rows.
   static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
     R r[8], t[8], u[8];

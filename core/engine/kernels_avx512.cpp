@@ -8,6 +8,8 @@
 
 #include <immintrin.h>
 
+#include <cmath>
+
 #include "core/engine/kernels.h"
 
 namespace nf::engine {
@@ -18,6 +20,9 @@ struct V {
   static constexpr int kLanes = 16;
   static constexpr int kRowTile = 6;
   static constexpr int kVecTile = 4;
+  // Weight-gradient tiles of blocks at most 2 vectors wide: 12 x 2
+  // accumulators, 2 loads and a broadcast in 32 registers.
+  static constexpr int kNarrowRowTile = 12;
   static constexpr int kTransposeTile = 16;
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(float v) { return _mm512_set1_ps(v); }
@@ -27,6 +32,17 @@ struct V {
   static void store(float* p, R r) { _mm512_storeu_ps(p, r); }
   static void store_n(float* p, R r, int n) { _mm512_mask_storeu_ps(p, mask(n), r); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R sub(R a, R b) { return _mm512_sub_ps(a, b); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  // max(t, 0), 0 for NaN (the second operand of MAXPS wins on NaN).
+  static R relu(R t) { return _mm512_max_ps(t, _mm512_setzero_ps()); }
+  // a > 0 ? g : 0 per lane.
+  static R select_positive(R a, R g) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+  }
+  // Lanes summed l + 8, l + 4, l + 2, l + 1: hsum's order.
+  static float tree_sum(R r) { return hsum(r); }
   // dst[c * ld + t] = src[t][b + c] for c < 16, t < rows.
   static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
     R r[16], t[16], u[16];

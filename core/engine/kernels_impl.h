@@ -2,7 +2,8 @@
 //
 // Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
 // after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
-// zero/set1/load/load_n/store/store_n/fma/hsum). Everything here has internal
+// zero/set1/load/load_n/store/store_n/fma/hsum/add/sub/mul/relu/
+// select_positive/tree_sum). Everything here has internal
 // linkage and uses no standard-library templates, so code compiled with
 // -mavx512f can never be picked by the linker for a caller on another CPU.
 //
@@ -107,6 +108,10 @@ inline void store_tile(float* p, R r, int v, int nv, int tail) {
 
 // ---- structured blocks, feature-major ----
 
+inline void zero_row(float* p, int n) {
+  for (int b = 0; b < n; ++b) p[b] = 0.0f;
+}
+
 template <int MR, int NV, bool kPartial>
 void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, const int32_t* cols,
                   size_t x_stride, float* y, const int32_t* rows, size_t y_stride, int b0,
@@ -117,7 +122,11 @@ void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, c
     wr[i] = w + w_off[i];
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
-  for (int j = 0; j < k; ++j) {
+  // A do-while (k >= 1): with a loop that may run zero times, GCC 12 keeps
+  // the accumulators in a stack array for the path that skips it, and
+  // copies all of them through memory before and after the loop.
+  int j = 0;
+  do {
     const float* xr = x + static_cast<size_t>(cols[j]) * x_stride + b0;
     R xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = load_tile<kPartial>(xr, v, NV, tail);
@@ -125,7 +134,7 @@ void forward_tile(int k, const float* w, const int64_t* w_off, const float* x, c
       const R wv = V::set1(wr[i][j]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(wv, xv[v], acc[i][v]);
     }
-  }
+  } while (++j < k);
   for (int i = 0; i < MR; ++i) {
     float* yr = y + static_cast<size_t>(rows[i]) * y_stride + b0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(yr, acc[i][v], v, NV, tail);
@@ -145,6 +154,10 @@ void forward_rows(int k, int n, const float* w, const int64_t* w_off, const floa
 void block_forward(int m, int k, int n, const float* w, const int64_t* w_off, const float* x,
                    const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
                    size_t y_stride) {
+  if (k <= 0) {  // the tiles need k >= 1
+    for (int i = 0; i < m; ++i) zero_row(y + static_cast<size_t>(rows[i]) * y_stride, n);
+    return;
+  }
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
 #define NF_BODY(MR_) \
@@ -162,7 +175,8 @@ void backward_input_tile(int m, const float* w, const int64_t* w_off, const floa
   for (int j = 0; j < MJ; ++j) {
     for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
   }
-  for (int i = 0; i < m; ++i) {
+  int i = 0;  // m >= 1: a do-while, as in forward_tile
+  do {
     const float* dyr = dy + static_cast<size_t>(rows[i]) * dy_stride + b0;
     const float* wr = w + w_off[i];
     R gv[NV];
@@ -171,7 +185,7 @@ void backward_input_tile(int m, const float* w, const int64_t* w_off, const floa
       const R wv = V::set1(wr[j]);
       for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv, gv[v], acc[j][v]);
     }
-  }
+  } while (++i < m);
   for (int j = 0; j < MJ; ++j) {
     float* dxr = dx + static_cast<size_t>(cols[j]) * dx_stride + b0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[j][v], v, NV, tail);
@@ -191,6 +205,10 @@ void backward_input_cols(int m, int n, const float* w, const int64_t* w_off, con
 void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_off,
                           const float* dy, const int32_t* rows, size_t dy_stride, float* dx,
                           const int32_t* cols, size_t dx_stride) {
+  if (m <= 0) {  // the tiles need m >= 1
+    for (int j = 0; j < k; ++j) zero_row(dx + static_cast<size_t>(cols[j]) * dx_stride, n);
+    return;
+  }
   for (int j0 = 0, mj = 0; j0 < k; j0 += mj) {
     mj = tile_rows(k - j0);
 #define NF_BODY(MJ_) \
@@ -258,7 +276,8 @@ void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows,
     dyr[i] = dy + static_cast<size_t>(rows[i]) * dy_stride;
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
-  for (int b = 0; b < n; ++b) {
+  int b = 0;  // n >= 1: a do-while, as in forward_tile
+  do {
     const float* xr = xt + static_cast<size_t>(b) * xt_ld + j0;
     R xv[NV];
     for (int v = 0; v < NV; ++v) xv[v] = V::load(xr + v * kL);
@@ -266,7 +285,7 @@ void weight_grad_tile(int n, size_t xt_ld, const float* dy, const int32_t* rows,
       const R g = V::set1(dyr[i][b]);
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(g, xv[v], acc[i][v]);
     }
-  }
+  } while (++b < n);
   for (int i = 0; i < MR; ++i) {
     float* dwr = dw + w_off[i] + j0;
     for (int v = 0; v < NV; ++v) store_tile<kPartial>(dwr, acc[i][v], v, NV, tail);
@@ -282,8 +301,65 @@ void weight_grad_rows(int k, int n, const float* dy, const int32_t* rows, size_t
 #undef NF_CALL
 }
 
+// Rows of a weight-gradient tile for blocks at most two vectors wide: the
+// ISA's kNarrowRowTile when it defines one (AVX-512: 12 rows x 2 vectors
+// fit its 32 registers), else kMR.
+template <typename T>
+constexpr int narrow_row_tile(...) {
+  return kMR;
+}
+template <typename T>
+constexpr int narrow_row_tile(decltype(T::kNarrowRowTile)*) {
+  return T::kNarrowRowTile;
+}
+constexpr int kNarrowMR = narrow_row_tile<V>(nullptr);
+
+// A tile of mr <= MR rows and nv <= 2 vectors, the last one `tail` lanes.
+template <int MR>
+void weight_grad_narrow(int mr, int nv, int tail, int n, size_t xt_ld, const float* dy,
+                        const int32_t* rows, size_t dy_stride, const float* xt, float* dw,
+                        const int64_t* w_off) {
+  if constexpr (MR > 1) {
+    if (mr < MR) {
+      weight_grad_narrow<MR - 1>(mr, nv, tail, n, xt_ld, dy, rows, dy_stride, xt, dw, w_off);
+      return;
+    }
+  }
+  if (nv == 1) {
+    if (tail == kL) {
+      weight_grad_tile<MR, 1, false>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, 0, kL);
+    } else {
+      weight_grad_tile<MR, 1, true>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, 0, tail);
+    }
+  } else if (tail == kL) {
+    weight_grad_tile<MR, 2, false>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, 0, kL);
+  } else {
+    weight_grad_tile<MR, 2, true>(n, xt_ld, dy, rows, dy_stride, xt, dw, w_off, 0, tail);
+  }
+}
+
 void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows, size_t dy_stride,
                        const float* xt, size_t xt_ld, float* dw, const int64_t* w_off) {
+  if (n <= 0) {  // the tiles need n >= 1
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < k; ++j) dw[w_off[i] + j] = 0.0f;
+    }
+    return;
+  }
+  if (kNarrowMR > kMR && k <= 2 * kL) {
+    // Blocks at most two vectors wide: tiles of up to kNarrowMR rows, so
+    // that fewer tiles re-read the transposed input and each broadcast of
+    // dy feeds a row of the tile (13 rows: 7 + 6 instead of 5 + 4 + 4).
+    const int nv = (k + kL - 1) / kL;
+    const int tail = k - (nv - 1) * kL;
+    for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
+      const int tiles = (m - i0 + kNarrowMR - 1) / kNarrowMR;
+      mr = (m - i0 + tiles - 1) / tiles;
+      weight_grad_narrow<kNarrowMR>(mr, nv, tail, n, xt_ld, dy, rows + i0, dy_stride, xt, dw,
+                                    w_off + i0);
+    }
+    return;
+  }
   for (int i0 = 0, mr = 0; i0 < m; i0 += mr) {
     mr = tile_rows(m - i0);
 #define NF_BODY(MR_) \
@@ -403,8 +479,58 @@ void block_backward_b1(int m, int k, const float* w, const int64_t* w_off, const
     xg = scratch;
   }
   float* dxg = nullptr;
-  if (dx != nullptr) {
-    dxg = contig ? dx + cols[0] : scratch + k;
+  if (dx != nullptr) dxg = contig ? dx + cols[0] : scratch + k;
+  if (k <= 2 * kL && k > 0) {
+    // At most two vectors: the input gradient stays in registers for the
+    // whole block instead of a load and a store per group of rows (a chain
+    // through memory). Same operations in the same order as below.
+    const bool two = k > kL;
+    const int t0 = two ? kL : k;
+    const int t1 = two ? k - kL : 0;
+    const R x0 = t0 == kL ? V::load(xg) : V::load_n(xg, t0);
+    const R x1 = !two ? V::zero() : t1 == kL ? V::load(xg + kL) : V::load_n(xg + kL, t1);
+    R d0 = V::zero(), d1 = V::zero();
+    for (int i = 0; i < m; ++i) {
+      const R g = V::set1(dy[rows[i]]);
+      const float* wr = w + w_off[i];
+      float* dwr = dw + w_off[i];
+      if (t0 == kL) {
+        V::store(dwr, V::fma(g, x0, V::zero()));
+        if (dxg != nullptr) d0 = V::fma(g, V::load(wr), d0);
+      } else {
+        V::store_n(dwr, V::fma(g, x0, V::zero()), t0);
+        if (dxg != nullptr) d0 = V::fma(g, V::load_n(wr, t0), d0);
+      }
+      if (two) {
+        if (t1 == kL) {
+          V::store(dwr + kL, V::fma(g, x1, V::zero()));
+          if (dxg != nullptr) d1 = V::fma(g, V::load(wr + kL), d1);
+        } else {
+          V::store_n(dwr + kL, V::fma(g, x1, V::zero()), t1);
+          if (dxg != nullptr) d1 = V::fma(g, V::load_n(wr + kL, t1), d1);
+        }
+      }
+    }
+    if (dxg != nullptr) {
+      if (t0 == kL) {
+        V::store(dxg, d0);
+      } else {
+        V::store_n(dxg, d0, t0);
+      }
+      if (two) {
+        if (t1 == kL) {
+          V::store(dxg + kL, d1);
+        } else {
+          V::store_n(dxg + kL, d1, t1);
+        }
+      }
+      if (!contig) {
+        for (int j = 0; j < k; ++j) dx[cols[j]] = dxg[j];
+      }
+    }
+    return;
+  }
+  if (dxg != nullptr) {
     for (int j = 0; j < k; ++j) dxg[j] = 0.0f;
   }
   const int kv = k - k % kL;
@@ -559,6 +685,178 @@ void csr_weight_grad(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, cons
   }
 }
 
+// ---- element-wise passes: bias and activation, and their gradients ----
+
+void bias_activation(int32_t r0, int32_t r1, int lanes, float* y, size_t stride, const float* bias,
+                     int act) {
+  if (stride == 1 && lanes == 1 && act != kActTanh) {
+    // Batch 1: the rows are consecutive floats, so the vectors run over
+    // rows (the same operation per element as below).
+    int32_t r = r0;
+    for (; r + kL <= r1; r += kL) {
+      const R t = V::add(V::load(y + r), V::load(bias + r));
+      V::store(y + r, act == kActRelu ? V::relu(t) : t);
+    }
+    if (r < r1) {
+      const R t = V::add(V::load_n(y + r, r1 - r), V::load_n(bias + r, r1 - r));
+      V::store_n(y + r, act == kActRelu ? V::relu(t) : t, r1 - r);
+    }
+    return;
+  }
+  for (int32_t r = r0; r < r1; ++r) {
+    float* yr = y + static_cast<size_t>(r) * stride;
+    const float bv = bias[r];
+    if (act == kActTanh) {
+      for (int b = 0; b < lanes; ++b) yr[b] = std::tanh(yr[b] + bv);
+      continue;
+    }
+    const R bias_v = V::set1(bv);
+    int b = 0;
+    for (; b + kL <= lanes; b += kL) {
+      const R t = V::add(V::load(yr + b), bias_v);
+      V::store(yr + b, act == kActRelu ? V::relu(t) : t);
+    }
+    for (; b < lanes; ++b) {
+      const float t = yr[b] + bv;
+      yr[b] = act == kActRelu ? (t > 0.0f ? t : 0.0f) : t;
+    }
+  }
+}
+
+// The sum of p[0..n) in the order kernels.h gives: 16 partial sums, then
+// lanes l and l + 8, l and l + 4, l and l + 2, l and l + 1.
+inline float sum16(const float* p, int n) {
+  if (n < 16) {
+    float sum = 0.0f;
+    for (int b = 0; b < n; ++b) sum += p[b];
+    return sum;
+  }
+  constexpr int kParts = 16 / kL;
+  R part[kParts];
+  for (int v = 0; v < kParts; ++v) part[v] = V::load(p + v * kL);
+  int b = 16;
+  for (; b + 16 <= n; b += 16) {
+    for (int v = 0; v < kParts; ++v) part[v] = V::add(part[v], V::load(p + b + v * kL));
+  }
+  for (int v = 0; v < kParts && b + v * kL < n; ++v) {
+    const int left = n - b - v * kL;
+    part[v] =
+        V::add(part[v], left >= kL ? V::load(p + b + v * kL) : V::load_n(p + b + v * kL, left));
+  }
+  // Vectors of the same 16 partial sums: fold whole vectors first (widths
+  // 8, 4, ... while a vector holds fewer lanes than the width), then in lanes.
+  for (int width = kParts / 2; width >= 1; width /= 2) {
+    for (int v = 0; v < width; ++v) part[v] = V::add(part[v], part[v + width]);
+  }
+  return V::tree_sum(part[0]);
+}
+
+void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
+                         size_t stride, float* gbias, int act) {
+  if (stride == 1 && lanes == 1 && n == 1) {
+    // Batch 1: vectors over consecutive rows; a row's bias gradient is its
+    // one gradient (0 + g, as sum16 adds it).
+    auto one = [&](R gv, R av) {
+      if (act == kActRelu) return V::select_positive(av, gv);
+      if (act == kActTanh) return V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av)));
+      return gv;
+    };
+    int32_t r = r0;
+    for (; r + kL <= r1; r += kL) {
+      const R gv = one(V::load(g + r), V::load(a + r));
+      V::store(g + r, gv);
+      V::store(gbias + r, V::add(V::zero(), gv));
+    }
+    if (r < r1) {
+      const int t = r1 - r;
+      const R gv = one(V::load_n(g + r, t), V::load_n(a + r, t));
+      V::store_n(g + r, gv, t);
+      V::store_n(gbias + r, V::add(V::zero(), gv), t);
+    }
+    return;
+  }
+  for (int32_t r = r0; r < r1; ++r) {
+    float* gr = g + static_cast<size_t>(r) * stride;
+    const float* ar = a + static_cast<size_t>(r) * stride;
+    if (act != kActLinear) {
+      int b = 0;
+      for (; b + kL <= lanes; b += kL) {
+        const R av = V::load(ar + b);
+        const R gv = V::load(gr + b);
+        if (act == kActRelu) {
+          V::store(gr + b, V::select_positive(av, gv));
+        } else {
+          V::store(gr + b, V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av))));
+        }
+      }
+      for (; b < lanes; ++b) {
+        gr[b] = act == kActRelu ? (ar[b] > 0.0f ? gr[b] : 0.0f) : gr[b] * (1.0f - ar[b] * ar[b]);
+      }
+    }
+    gbias[r] = sum16(gr, n);
+  }
+}
+
+// ---- optimizer update ----
+
+// Plain loops over restrict pointers with a compile-time FedProx switch:
+// the compiler vectorizes them with this file's instruction set.
+template <bool kProx>
+void optimizer_step_impl(const OptimizerStep& st) {
+  float* __restrict pw = st.w;
+  const float* __restrict pg = st.g;
+  const float* __restrict pa = st.anchor;
+  float* __restrict pm = st.m;
+  float* __restrict pv = st.v;
+  const size_t n = st.n;
+  const float scale = st.scale, wd = st.wd_l2, mu = st.prox_mu, lr = st.lr, mom = st.momentum;
+  auto g_of = [&](size_t i) {
+    float g = pg[i] * scale + wd * pw[i];
+    if constexpr (kProx) g += mu * (pw[i] - pa[i]);
+    return g;
+  };
+  switch (st.kind) {
+    case kOptSgd:
+      if (pm == nullptr) {
+        for (size_t i = 0; i < n; ++i) pw[i] -= lr * g_of(i);
+      } else {
+        for (size_t i = 0; i < n; ++i) {
+          pm[i] = mom * pm[i] + g_of(i);
+          pw[i] -= lr * pm[i];
+        }
+      }
+      break;
+    case kOptNesterov:
+      for (size_t i = 0; i < n; ++i) {
+        const float g = g_of(i);
+        pm[i] = mom * pm[i] + g;
+        pw[i] -= lr * (g + mom * pm[i]);
+      }
+      break;
+    default: {
+      const float b1 = st.beta1, b2 = st.beta2, eps = st.epsilon;
+      const float bc1 = st.bc1, bc2 = st.bc2, decoupled = st.decoupled;
+      for (size_t i = 0; i < n; ++i) {
+        const float g = g_of(i);
+        pm[i] = b1 * pm[i] + (1.0f - b1) * g;
+        pv[i] = b2 * pv[i] + (1.0f - b2) * g * g;
+        const float mhat = pm[i] / bc1;
+        const float vhat = pv[i] / bc2;
+        pw[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + decoupled * pw[i]);
+      }
+      break;
+    }
+  }
+}
+
+void optimizer_step(const OptimizerStep& st) {
+  if (st.prox_mu > 0.0f) {
+    optimizer_step_impl<true>(st);
+  } else {
+    optimizer_step_impl<false>(st);
+  }
+}
+
 #undef NF_RANGE_TILES
 #undef NF_SWITCH_ROWS
 
@@ -573,6 +871,9 @@ constexpr KernelTable make_table(const char* name) {
   t.block_weight_grad_lanes = &block_weight_grad_lanes;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
+  t.bias_activation = &bias_activation;
+  t.activation_backward = &activation_backward;
+  t.optimizer_step = &optimizer_step;
   t.csr_forward = &csr_forward;
   t.csr_backward_input = &csr_backward_input;
   t.csr_weight_grad = &csr_weight_grad;

@@ -1,6 +1,8 @@
 // NEON kernels (aarch64, where NEON is baseline).
 #include <arm_neon.h>
 
+#include <cmath>
+
 #include "core/engine/kernels.h"
 
 namespace nf::engine {
@@ -29,6 +31,20 @@ struct V {
     for (int i = 0; i < n; ++i) p[i] = t[i];
   }
   static R fma(R a, R b, R c) { return vfmaq_f32(c, a, b); }
+  static R add(R a, R b) { return vaddq_f32(a, b); }
+  static R sub(R a, R b) { return vsubq_f32(a, b); }
+  static R mul(R a, R b) { return vmulq_f32(a, b); }
+  // t > 0 ? t : 0, so 0 for NaN as on x86 (FMAX would return NaN).
+  static R relu(R t) { return select_positive(t, t); }
+  static R select_positive(R a, R g) {
+    return vreinterpretq_f32_u32(
+        vandq_u32(vcgtq_f32(a, vdupq_n_f32(0.0f)), vreinterpretq_u32_f32(g)));
+  }
+  // Lanes summed l + 2, then l + 1 (vaddvq_f32 pairs l + 1 first).
+  static float tree_sum(R r) {
+    const float32x2_t t = vadd_f32(vget_low_f32(r), vget_high_f32(r));
+    return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
+  }
   static float hsum(R r) { return vaddvq_f32(r); }
 };
 

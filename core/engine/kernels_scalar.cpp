@@ -1,4 +1,6 @@
 // Scalar reference kernels: one float per "vector", plain multiply-add.
+#include <cmath>
+
 #include "core/engine/kernels.h"
 
 namespace nf::engine {
@@ -21,6 +23,12 @@ struct V {
     if (n > 0) *p = r;
   }
   static R fma(R a, R b, R c) { return a * b + c; }
+  static R add(R a, R b) { return a + b; }
+  static R sub(R a, R b) { return a - b; }
+  static R mul(R a, R b) { return a * b; }
+  static R relu(R t) { return t > 0.0f ? t : 0.0f; }
+  static R select_positive(R a, R g) { return a > 0.0f ? g : 0.0f; }
+  static float tree_sum(R r) { return r; }
   static float hsum(R r) { return r; }
 };
 

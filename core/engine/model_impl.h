@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/data/dataset.h"
+#include "core/engine/float_buffer.h"
 #include "core/engine/kernels.h"
 #include "core/engine/model.h"
 #include "core/engine/model_spec.h"
@@ -41,29 +42,12 @@ struct LayerPlan {
 // Rounds a batch capacity to the activation stride (1 stays 1).
 size_t batch_stride(int capacity);
 
-// Allocates on 64-byte boundaries: with a stride of 16 floats every
-// activation row then starts a cache line, and no vector load of a kernel
-// straddles two lines (malloc's 16-byte alignment made every AVX-512 load a
-// split load).
-template <typename T>
-struct CacheLineAllocator {
-  using value_type = T;
-  static constexpr std::align_val_t kAlign{64};
-  CacheLineAllocator() = default;
-  template <typename U>
-  explicit CacheLineAllocator(const CacheLineAllocator<U>& /*other*/) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
-  void deallocate(T* p, size_t /*n*/) { ::operator delete(p, kAlign); }
-  bool operator==(const CacheLineAllocator& /*other*/) const { return true; }
-};
-using FloatBuffer = std::vector<float, CacheLineAllocator<float>>;
-
 class ModelImpl {
  public:
   ModelSpec spec;
   std::vector<Cascade> cascades;
   std::vector<LayerPlan> layers;
-  std::vector<float> params;
+  FloatBuffer params;
   int64_t dense_equivalent = 0;
   // Tests set this to run one kernel variant; null means active_kernels().
   const KernelTable* kernel_override = nullptr;
@@ -76,7 +60,7 @@ class ModelImpl {
   static constexpr int64_t kMinParallelWork = 65536;
   int64_t min_parallel_work = kMinParallelWork;
   // Training state kept between train() calls so that they do not allocate.
-  std::vector<float> grad;
+  FloatBuffer grad;
   std::vector<float> anchor;
   std::vector<int64_t> order;
   Optimizer optimizer;

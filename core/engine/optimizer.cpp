@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "core/engine/kernels.h"
+
 namespace nf {
 
 std::string_view optimizer_name(OptimizerKind kind) {
@@ -71,65 +73,41 @@ void Optimizer::step(std::span<float> w, std::span<const float> grad,
     const double norm = std::sqrt(sq);
     if (norm > c.clip_norm) scale = static_cast<float>(c.clip_norm / norm);
   }
-  const float wd_l2 = c.kind == OptimizerKind::kAdamW ? 0.0f : c.weight_decay;
-  if (prox) {
-    update<true>(w.data(), grad.data(), anchor.data(), n, scale, wd_l2);
-  } else {
-    update<false>(w.data(), grad.data(), nullptr, n, scale, wd_l2);
-  }
-}
-
-// One pass over the vectors; restrict pointers and a compile-time FedProx
-// switch let the compiler vectorize every loop.
-template <bool kProx>
-void Optimizer::update(float* __restrict pw, const float* __restrict pg, const float* __restrict pa,
-                       size_t n, float scale, float wd_l2) {
-  const OptimizerConfig& c = config_;
-  const float mu = c.prox_mu;
-  const float lr = c.learning_rate;
-  float* __restrict pm = m_.data();
-  float* __restrict pv = v_.data();
-  auto g_of = [&](size_t i) {
-    float g = pg[i] * scale + wd_l2 * pw[i];
-    if constexpr (kProx) g += mu * (pw[i] - pa[i]);
-    return g;
-  };
+  engine::OptimizerStep st;
+  st.n = n;
+  st.w = w.data();
+  st.g = grad.data();
+  st.anchor = prox ? anchor.data() : nullptr;
+  st.m = m_.empty() ? nullptr : m_.data();
+  st.v = v_.empty() ? nullptr : v_.data();
+  st.lr = c.learning_rate;
+  st.momentum = c.momentum;
+  st.scale = scale;
+  st.wd_l2 = c.kind == OptimizerKind::kAdamW ? 0.0f : c.weight_decay;
+  st.prox_mu = prox ? c.prox_mu : 0.0f;
   switch (c.kind) {
     case OptimizerKind::kSgd:
-      if (m_.empty()) {
-        for (size_t i = 0; i < n; ++i) pw[i] -= lr * g_of(i);
-      } else {
-        for (size_t i = 0; i < n; ++i) {
-          pm[i] = c.momentum * pm[i] + g_of(i);
-          pw[i] -= lr * pm[i];
-        }
-      }
+      st.kind = engine::kOptSgd;
       break;
     case OptimizerKind::kNesterov:
-      for (size_t i = 0; i < n; ++i) {
-        const float g = g_of(i);
-        pm[i] = c.momentum * pm[i] + g;
-        pw[i] -= lr * (g + c.momentum * pm[i]);
-      }
+      st.kind = engine::kOptNesterov;
       break;
     case OptimizerKind::kAdam:
     case OptimizerKind::kAdamW: {
+      st.kind = engine::kOptAdam;
       const auto t = static_cast<double>(steps_);
-      const auto bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(c.beta1), t));
-      const auto bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(c.beta2), t));
-      const float decoupled = c.kind == OptimizerKind::kAdamW ? c.weight_decay : 0.0f;
-      const float b1 = c.beta1, b2 = c.beta2, eps = c.epsilon;
-      for (size_t i = 0; i < n; ++i) {
-        const float g = g_of(i);
-        pm[i] = b1 * pm[i] + (1.0f - b1) * g;
-        pv[i] = b2 * pv[i] + (1.0f - b2) * g * g;
-        const float mhat = pm[i] / bc1;
-        const float vhat = pv[i] / bc2;
-        pw[i] -= lr * (mhat / (std::sqrt(vhat) + eps) + decoupled * pw[i]);
-      }
+      st.bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(c.beta1), t));
+      st.bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(c.beta2), t));
+      st.decoupled = c.kind == OptimizerKind::kAdamW ? c.weight_decay : 0.0f;
+      st.beta1 = c.beta1;
+      st.beta2 = c.beta2;
+      st.epsilon = c.epsilon;
       break;
     }
   }
+  // The update is a kernel so that it runs with the CPU's vector width
+  // (this file is compiled for the baseline instruction set).
+  engine::active_kernels().optimizer_step(st);
 }
 
 }  // namespace nf

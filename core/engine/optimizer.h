@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/engine/float_buffer.h"
 #include "core/util/status.h"
 
 namespace nf {
@@ -51,11 +52,8 @@ class Optimizer {
   int64_t state_bytes() const;
 
  private:
-  template <bool kProx>
-  void update(float* pw, const float* pg, const float* pa, size_t n, float scale, float wd_l2);
-
   OptimizerConfig config_;
-  std::vector<float> m_, v_;
+  engine::FloatBuffer m_, v_;  // 64-byte aligned, as the parameters
   int64_t steps_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // a plain double computation) at odd sizes, tile edges, empty rows and batch 1.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -288,6 +289,120 @@ TEST_CASE("CSR kernels: scalar against double, SIMD against scalar") {
           check_close(y, y_ref, "csr_forward");
           check_close(dx, dx_ref, "csr_backward_input");
           check_close(dw, dw_ref, "csr_weight_grad");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("bias, activation and their gradients: scalar against double, SIMD against scalar") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int act : {kActLinear, kActRelu, kActTanh}) {
+    for (int n : {1, 5, 15, 16, 17, 37, 64, 100}) {
+      CAPTURE(act);
+      CAPTURE(n);
+      const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
+      const size_t stride = lanes;
+      const int32_t rows = 5;
+      auto y0 = random_vec(rows * stride, 7 + n);
+      auto bias = random_vec(rows, 8);
+      auto g0 = random_vec(rows * stride, 9 + n);
+      y0[3] = -bias[0];  // exactly zero before the ReLU
+      std::vector<float> y_ref = y0, g_ref = g0, gb_ref(rows, 0.0f);
+      // Rows 1..4 only: row 0 must stay untouched.
+      s.bias_activation(1, rows, lanes, y_ref.data(), stride, bias.data(), act);
+      s.activation_backward(1, rows, n, lanes, g_ref.data(), y_ref.data(), stride, gb_ref.data(),
+                            act);
+      for (size_t i = 0; i < stride; ++i) {
+        CHECK(y_ref[i] == y0[i]);
+        CHECK(g_ref[i] == g0[i]);
+      }
+      CHECK(gb_ref[0] == 0.0f);
+      for (int32_t r = 1; r < rows; ++r) {
+        double sum = 0.0;
+        for (int b = 0; b < lanes; ++b) {
+          const size_t at = r * stride + b;
+          const double t = static_cast<double>(y0[at]) + bias[r];
+          const double a = act == kActRelu ? std::max(t, 0.0) : act == kActTanh ? std::tanh(t) : t;
+          CHECK(y_ref[at] == doctest::Approx(a).epsilon(1e-6));
+          const double da = act == kActRelu   ? (y_ref[at] > 0.0f ? 1.0 : 0.0)
+                            : act == kActTanh ? 1.0 - static_cast<double>(y_ref[at]) * y_ref[at]
+                                              : 1.0;
+          CHECK(g_ref[at] == doctest::Approx(g0[at] * da).epsilon(1e-6));
+          if (b < n) sum += g_ref[at];
+        }
+        CHECK(gb_ref[r] == doctest::Approx(sum).epsilon(1e-5));
+      }
+      for (const KernelTable* t : simd_variants()) {
+        CAPTURE(t->name);
+        std::vector<float> y = y0, g = g0, gb(rows, 0.0f);
+        t->bias_activation(1, rows, lanes, y.data(), stride, bias.data(), act);
+        t->activation_backward(1, rows, n, lanes, g.data(), y.data(), stride, gb.data(), act);
+        check_close(y, y_ref, "bias_activation");
+        check_close(g, g_ref, "activation_backward");
+        if (act != kActTanh) {
+          // Same additions in the same order: the bias sums agree exactly.
+          for (int32_t r = 0; r < rows; ++r) CHECK(gb[r] == gb_ref[r]);
+        } else {
+          check_close(gb, gb_ref, "bias gradient");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("optimizer update: SIMD variants match the scalar reference") {
+  for (int kind : {kOptSgd, kOptNesterov, kOptAdam}) {
+    for (bool prox : {false, true}) {
+      for (size_t n : {size_t{1}, size_t{37}, size_t{1000}}) {
+        CAPTURE(kind);
+        CAPTURE(prox);
+        CAPTURE(n);
+        const auto w0 = random_vec(n, 11), g = random_vec(n, 12), anchor = random_vec(n, 13);
+        const auto m0 = random_vec(n, 14);
+        auto v0 = random_vec(n, 15);
+        for (float& x : v0) x = std::fabs(x);
+        auto run = [&](const KernelTable& t, std::vector<float>& w, std::vector<float>& m,
+                       std::vector<float>& v) {
+          w = w0;
+          m = m0;
+          v = v0;
+          OptimizerStep st;
+          st.kind = kind;
+          st.n = n;
+          st.w = w.data();
+          st.g = g.data();
+          st.anchor = prox ? anchor.data() : nullptr;
+          st.m = m.data();
+          st.v = v.data();
+          st.lr = 0.1f;
+          st.momentum = 0.9f;
+          st.scale = 0.5f;
+          st.wd_l2 = 0.01f;
+          st.prox_mu = prox ? 0.2f : 0.0f;
+          st.beta1 = 0.9f;
+          st.beta2 = 0.999f;
+          st.epsilon = 1e-8f;
+          st.bc1 = 0.1f;
+          st.bc2 = 0.001f;
+          st.decoupled = 0.01f;
+          t.optimizer_step(st);
+        };
+        std::vector<float> w_ref, m_ref, v_ref;
+        run(*scalar_kernel_table(), w_ref, m_ref, v_ref);
+        // Element 0 by hand (SGD with momentum).
+        if (kind == kOptSgd) {
+          const float g0 = g[0] * 0.5f + 0.01f * w0[0] + (prox ? 0.2f * (w0[0] - anchor[0]) : 0.0f);
+          CHECK(m_ref[0] == doctest::Approx(0.9f * m0[0] + g0).epsilon(1e-6));
+          CHECK(w_ref[0] == doctest::Approx(w0[0] - 0.1f * (0.9f * m0[0] + g0)).epsilon(1e-6));
+        }
+        for (const KernelTable* t : simd_variants()) {
+          CAPTURE(t->name);
+          std::vector<float> w, m, v;
+          run(*t, w, m, v);
+          check_close(w, w_ref, "optimizer w");
+          check_close(m, m_ref, "optimizer m");
+          check_close(v, v_ref, "optimizer v");
         }
       }
     }
