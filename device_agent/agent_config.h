@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "core/util/settings.h"
 #include "core/util/status.h"
 #include "device_agent/backoff.h"
 
@@ -19,7 +21,7 @@ struct AgentConfig {
   // it (device_agent/identity.h).
   std::string device_id;
   std::string state_dir = "nf-agent-state";
-  int threads = 1;
+  int64_t threads = 1;
   bool json = false;      // one JSON object per event on stdout instead of text lines
   int64_t max_tasks = 0;  // exit after this many updates sent (0: run until stopped)
 
@@ -63,6 +65,10 @@ struct AgentConfig {
   // Checks ranges and combinations; the message names the bad key and value.
   Status validate() const;
 };
+
+// Every setting of `config` (core/util/settings.h): its key in the TOML
+// file and its help text, pointing into `config`.
+std::vector<Setting> agent_settings(AgentConfig& config);
 
 // Applies the keys of a TOML document on top of `config`. Unknown keys and
 // values of the wrong type are errors naming them.

@@ -14,10 +14,10 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <string>
 
+#include "core/util/command_line.h"
 #include "device_agent/agent_config.h"
 #include "device_agent/agent_log.h"
 #include "device_agent/agent_loop.h"
@@ -30,16 +30,6 @@
 
 namespace {
 
-// Finds --config FILE (or --config=FILE) before CLI11 parses, so the file's
-// values become the defaults that flags then override.
-std::string find_config_path(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
-    if (std::strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
-  }
-  return "";
-}
-
 int fail(const nf::Status& s, int code) {
   std::fprintf(stderr, "nf-agent: %s\n", s.to_string().c_str());
   return code;
@@ -50,7 +40,7 @@ int fail(const nf::Status& s, int code) {
 int main(int argc, char** argv) {
   nf::return_large_blocks_to_system();
   nf::AgentConfig config;
-  const std::string config_path = find_config_path(argc, argv);
+  const std::string config_path = nf::config_path_in_args(argc, argv);
   if (!config_path.empty()) {
     nf::Status s = nf::load_agent_config(config_path, config);
     if (!s.is_ok()) return fail(s, 2);
@@ -143,7 +133,7 @@ int main(int argc, char** argv) {
   nf::Result<nf::Connector> connector = nf::make_agent_connector(io.get_executor(), config);
   if (!connector.is_ok()) return fail(connector.status(), 2);
   nf::DirStateStore store(config.state_dir);
-  nf::ModelPool pool(config.threads);
+  nf::ModelPool pool(static_cast<int>(config.threads));
   nf::EngineTaskRunner runner(
       pool, nf::ClientData{
                 &*data, {}, nf::mix64(config.data.client_index + 1), config.limits.max_examples});

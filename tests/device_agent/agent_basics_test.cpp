@@ -113,9 +113,20 @@ TEST_CASE("agent config: TOML, unknown keys, validation and round trip") {
   d.data.client_index = 100;
   CHECK(d.validate().message().find("client_index 100") != std::string::npos);
 
+  CHECK(apply_agent_config_toml("[backoff]\nseed = -3\n", "x.toml", d)
+            .message()
+            .find("backoff.seed") != std::string::npos);
+  CHECK(apply_agent_config_toml("[tls]\ncert = 5\n", "x.toml", d).message().find("tls.cert") !=
+        std::string::npos);
+
   AgentConfig e;
+  c.backoff.jitter = 0.123456789;
+  c.tls.cert = "/etc/nf-agent/\"quoted\".crt";
   REQUIRE(apply_agent_config_toml(format_agent_config(c), "printed", e).is_ok());
   CHECK(format_agent_config(e) == format_agent_config(c));
+  CHECK(e.backoff.jitter == c.backoff.jitter);
+  CHECK(e.tls.cert == c.tls.cert);
+  CHECK(e.data.client_index == 7);
 }
 
 TEST_CASE("with TLS the certificate's CN is the identity; device_id is the insecure fallback") {
