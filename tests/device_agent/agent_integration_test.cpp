@@ -25,6 +25,7 @@
 #include "device_agent/agent_loop.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/state_store.h"
+#include "tests/device_agent/blobs.h"
 #include "transports/inproc.h"
 
 namespace nf {
@@ -33,21 +34,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kSpec = "4|8:relu:dense|2:linear:dense;seed=3";
-
-Dataset blobs(int64_t n) {
-  Dataset d;
-  d.size = n;
-  d.dim = 4;
-  d.num_classes = 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t y = static_cast<int32_t>(i % 2);
-    for (int k = 0; k < 4; ++k) {
-      d.features.push_back((y ? 1.0f : -1.0f) * (0.5f + 0.1f * static_cast<float>((i + k) % 3)));
-    }
-    d.labels.push_back(y);
-  }
-  return d;
-}
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/nf_agent_it_XXXXXX";
@@ -70,7 +56,7 @@ struct Fixture {
   asio::io_context io;
   InprocNetwork network{io.get_executor()};
   asio::thread_pool server_work{1};
-  Dataset data = blobs(64);
+  Dataset data = nf::test::separable_blobs(64);
   std::vector<aggregator::RoundMetrics> rounds;
 
   ~Fixture() { server_work.join(); }

@@ -13,6 +13,7 @@
 #include "core/util/file.h"
 #include "device_agent/engine_runner.h"
 #include "device_agent/shard_loader.h"
+#include "tests/device_agent/blobs.h"
 
 namespace nf {
 namespace {
@@ -59,25 +60,9 @@ TEST_CASE("read_idx_rows keeps exactly the chosen rows, in order, scaled to [0, 
         std::string::npos);
 }
 
-Dataset blobs(int64_t n) {
-  // Two separable classes in 4-D.
-  Dataset d;
-  d.size = n;
-  d.dim = 4;
-  d.num_classes = 2;
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t y = static_cast<int32_t>(i % 2);
-    for (int k = 0; k < 4; ++k) {
-      d.features.push_back((y ? 1.0f : -1.0f) * (0.5f + 0.1f * static_cast<float>((i + k) % 3)));
-    }
-    d.labels.push_back(y);
-  }
-  return d;
-}
-
 TEST_CASE("the engine runner checks identity, trains the shard and reports its metrics") {
   const std::string spec = "4|8:relu:dense|2:linear:dense;seed=3";
-  const Dataset data = blobs(40);
+  const Dataset data = nf::test::separable_blobs(40);
   ModelPool pool;
   EngineTaskRunner runner(pool, ClientData{&data, {0, 2, 4, 5, 7, 9}, 11, 0});
   const uint64_t identity = runner.load_model(spec).value();
