@@ -51,10 +51,8 @@ SessionStep AgentSession::on_connected() {
   hello.encodings = options_.encodings;
   hello.capabilities = options_.capabilities;
   // Lets a resuming aggregator know what this device already delivered.
-  hello.capabilities.push_back("last_round=" + std::to_string(saved_.last_completed_round));
-  if (saved_.model_identity != 0) {
-    hello.capabilities.push_back("model=" + hash_hex(saved_.model_identity));
-  }
+  hello.last_round = saved_.last_completed_round;
+  hello.model_hash = saved_.model_identity;
   state_ = SessionState::kAwaitingWelcome;
   SessionStep step;
   step.send.push_back(std::move(hello));

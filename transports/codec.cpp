@@ -157,7 +157,7 @@ Status encode_one(const Message& message, uint32_t max_frame_bytes,
                 std::vector<fb::Offset<fb::String>> caps;
                 for (const auto& c : m.capabilities) caps.push_back(b.CreateString(c));
                 return w::CreateHelloDirect(b, m.device_id.c_str(), m.protocol_version, &encodings,
-                                            &caps);
+                                            &caps, m.last_round, m.model_hash);
               },
               size));
         } else if constexpr (std::is_same_v<T, Welcome>) {
@@ -255,6 +255,8 @@ Result<DecodedFrame> decode_body(const w::Frame* frame) {
       if (h->capabilities() != nullptr) {
         for (const fb::String* c : *h->capabilities()) m.capabilities.push_back(str(c));
       }
+      m.last_round = h->last_round();
+      m.model_hash = h->model_hash();
       out.message = std::move(m);
       break;
     }

@@ -45,7 +45,9 @@ TEST_CASE("every message round-trips, in one frame and in chunks") {
 TEST_CASE("a frame that outgrows the codec's size estimate is still built whole") {
   // Frames are built in the vector that is sent; a Hello of many short
   // capabilities needs more room than its estimate (12 bytes each, not 9),
-  // so the buffer grows while the frame is built.
+  // so the buffer grows while the frame is built. Its last_round and
+  // model_hash keep their defaults, so the frame lacks them as an older
+  // agent's Hello does, and they decode as -1 and 0.
   Hello hello;
   hello.device_id = "pi-7";
   hello.encodings = {Encoding{ValueType::kF32, false}, Encoding{ValueType::kInt8, true}};
