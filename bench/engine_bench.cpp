@@ -427,12 +427,12 @@ int main(int argc, char** argv) {
   }
 
   // Evaluation of the dense model: XNNPACK's operator chain against the
-  // engine's own forward pass (what evaluate() chooses between).
+  // engine's own forward pass (evaluate() against evaluate_xnnpack()).
   {
     const double t_engine =
-        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, false); });
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data); });
     const double t_xnn =
-        median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data, {}, true); });
+        median_seconds_per_call(opt, [&] { (void)nf::evaluate_xnnpack(*models[0], data); });
     extras.push_back({"eval_xnnpack_vs_engine", "dense", 256, t_engine / t_xnn});
     if (!opt.json) {
       std::printf(

@@ -45,7 +45,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/raspberry-pi.md
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME nf-agent)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "NeuroFabric maintainers <maintainers@neurofabric.invalid>")
+set(CPACK_PACKAGE_CONTACT "${NF_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${NF_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "NeuroFabric device agent for federated learning")
 set(CPACK_PACKAGE_DESCRIPTION
     "The NeuroFabric agent trains a priori sparse networks on the device's own data and\n"

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-max-ms", config.backoff.max_ms, "Longest reconnect delay")
       ->capture_default_str();
   app.add_flag("--json", config.json, "One JSON object per event on stdout");
-  app.set_version_flag("--version", "nf-agent 0.1.0");
+  app.set_version_flag("--version", "nf-agent " NF_VERSION " (" NF_MAINTAINER ")");
   CLI11_PARSE(app, argc, argv);
 
   if (print_config) {

@@ -51,10 +51,8 @@ SessionStep AgentSession::on_connected() {
   hello.encodings = options_.encodings;
   hello.capabilities = options_.capabilities;
   // Lets a resuming aggregator know what this device already delivered.
-  hello.capabilities.push_back("last_round=" + std::to_string(saved_.last_completed_round));
-  if (saved_.model_identity != 0) {
-    hello.capabilities.push_back("model=" + hash_hex(saved_.model_identity));
-  }
+  hello.last_round = saved_.last_completed_round;
+  hello.model_hash = saved_.model_identity;
   state_ = SessionState::kAwaitingWelcome;
   SessionStep step;
   step.send.push_back(std::move(hello));
@@ -132,10 +130,19 @@ SessionStep AgentSession::on_message(Message message) {
       if (auto* task = std::get_if<TrainTask>(&message)) {
         SessionStep step;
         const auto round = static_cast<int64_t>(task->round);
-        if (saved_.already_sent(round, task->task_id)) {
+        if (saved_.already_sent(task->task_id)) {
           step.note = "ignoring train task for round " + std::to_string(round) + " task " +
                       std::to_string(task->task_id) + ": an update for it was already sent";
           return step;
+        }
+        if (round <= saved_.last_completed_round) {
+          // A new task for a round already answered: the aggregator lost that
+          // update (it restarted from an earlier checkpoint, or retries the
+          // round) and counts only updates of the task it sends now.
+          step.note = "round " + std::to_string(round) + " issued again as task " +
+                      std::to_string(task->task_id) + " (an update for round " +
+                      std::to_string(saved_.last_completed_round) + " was sent as task " +
+                      std::to_string(saved_.sent_task) + "): training it";
         }
         current_ = TrainTask{task->round, task->task_id, {}, task->hyper, task->deadline_ms};
         state_ = SessionState::kTraining;
@@ -177,10 +184,7 @@ SessionStep AgentSession::on_trained(Result<Update> update, uint64_t bytes_recei
   out.metrics.bytes = bytes_received + out.values.bytes.size();
   // Recorded before the update leaves: a crash now loses it, never doubles it.
   AgentState next = saved_;
-  next.sent_round = static_cast<int64_t>(out.round);
-  next.sent_task = out.task_id;
-  next.last_completed_round = static_cast<int64_t>(out.round);
-  next.updates_sent += 1;
+  next.record_sent(static_cast<int64_t>(out.round), out.task_id);
   Status saved = store_.save(next);
   if (!saved.is_ok()) {
     return close_with(

@@ -12,8 +12,9 @@
 //   any --ErrorMessage / protocol violation--> closed (retry or fatal)
 //
 // The rule that survives crashes: before an Update is handed to the driver,
-// "round R task T sent" is saved in the StateStore; a task for a round at or
-// before the last one sent is never trained or answered again.
+// "round R task T sent" is saved in the StateStore; a task whose id was
+// answered is never trained or answered again. A new task id for a round
+// already answered is trained: the aggregator lost that update (state_store.h).
 //
 // Not thread-safe: one driver calls it at a time.
 #pragma once

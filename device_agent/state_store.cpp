@@ -41,6 +41,19 @@ Result<AgentState> DirStateStore::load() {
   s.sent_round = t["sent_round"].value_or<int64_t>(-1);
   s.sent_task = static_cast<uint64_t>(t["sent_task"].value_or<int64_t>(0));
   s.updates_sent = t["updates_sent"].value_or<int64_t>(0);
+  if (const toml::array* answered = t["answered_tasks"].as_array()) {
+    for (const auto& id : *answered) {
+      const auto value = id.value<int64_t>();
+      if (!value) {
+        return corrupt("agent state '" + path() + "': answered_tasks holds a value that is not " +
+                       "an integer task id");
+      }
+      s.answered_tasks.push_back(static_cast<uint64_t>(*value));
+    }
+  } else if (s.sent_round >= 0) {
+    // Written before answered_tasks existed: the last update sent is known.
+    s.answered_tasks.push_back(s.sent_task);
+  }
   return s;
 }
 
@@ -59,7 +72,12 @@ Status DirStateStore::save(const AgentState& s) {
       << "last_completed_round = " << s.last_completed_round << "\n"
       << "sent_round = " << s.sent_round << "\n"
       << "sent_task = " << static_cast<int64_t>(s.sent_task) << "\n"
-      << "updates_sent = " << s.updates_sent << "\n";
+      << "updates_sent = " << s.updates_sent << "\n"
+      << "answered_tasks = [";
+  for (size_t i = 0; i < s.answered_tasks.size(); ++i) {
+    out << (i ? ", " : "") << static_cast<int64_t>(s.answered_tasks[i]);
+  }
+  out << "]\n";
   return write_file_atomic(path(), out.str(), 0600);
 }
 

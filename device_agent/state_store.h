@@ -1,30 +1,52 @@
 // AgentState and its stores: what an agent remembers across restarts.
 //
-// The one rule it serves: never send an update for a (round, task) twice,
-// even when the process dies at any instant. The session records "round R
-// task T sent" durably *before* the Update leaves, so a crash between the
-// record and the send loses that update (the aggregator counts a failure)
-// but can never duplicate it.
+// The one rule it serves: never answer a training task twice, even when the
+// process dies at any instant. The session records "task T of round R sent"
+// durably *before* the Update leaves, so a crash between the record and the
+// send loses that update (the aggregator counts a failure) but can never
+// duplicate it.
+//
+// A task is known by its id, not its round: an aggregator that restarted
+// from an earlier checkpoint has lost the updates of the rounds after it and
+// issues such a round again under a new task id, which is trained and
+// answered; the same task id again (an aggregator resending an unanswered
+// task to a reconnecting device) is not.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/util/status.h"
 
 namespace nf {
 
 struct AgentState {
+  // How many answered task ids are remembered: a resent task is always the
+  // aggregator's current one, so a few suffice; the bound keeps the file small.
+  static constexpr size_t kRememberedTasks = 16;
+
   uint64_t model_identity = 0;        // identity of the model last welcomed with, 0 if none
-  int64_t last_completed_round = -1;  // last round whose update was sent
+  int64_t last_completed_round = -1;  // round of the last update sent
   int64_t sent_round = -1;            // (sent_round, sent_task): the last update sent
   uint64_t sent_task = 0;
-  int64_t updates_sent = 0;  // over the agent's life, for logs
+  std::vector<uint64_t> answered_tasks;  // ids of the last updates sent, oldest first
+  int64_t updates_sent = 0;              // over the agent's life, for logs
 
-  bool already_sent(int64_t round, uint64_t task) const {
-    return round < sent_round || (round == sent_round && task == sent_task) ||
-           round <= last_completed_round;
+  bool already_sent(uint64_t task_id) const {
+    return std::find(answered_tasks.begin(), answered_tasks.end(), task_id) != answered_tasks.end();
+  }
+  // Records the update of `task_id` for `round` as sent.
+  void record_sent(int64_t round, uint64_t task_id) {
+    sent_round = round;
+    sent_task = task_id;
+    last_completed_round = round;
+    answered_tasks.push_back(task_id);
+    if (answered_tasks.size() > kRememberedTasks) answered_tasks.erase(answered_tasks.begin());
+    updates_sent += 1;
   }
 };
 

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   std::vector<float> values(700), reference(700, 0.25f);
   for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(0.3f * static_cast<float>(i));
   messages.push_back(
-      nf::Hello{"device-1", nf::kProtocolVersion, nf::all_encodings(), {"simd=neon"}});
+      nf::Hello{"device-1", nf::kProtocolVersion, nf::all_encodings(), {"simd=neon"}, 3, 42});
   messages.push_back(nf::Welcome{nf::kProtocolVersion, "spec", 42, {nf::ValueType::kInt8, true}});
   for (nf::Encoding e : nf::all_encodings()) {
     nf::Update u;

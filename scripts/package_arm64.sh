@@ -11,6 +11,8 @@
 #                                             build only these targets (default: all)
 #   NF_PACKAGE_OPTIONAL=1 ...                 build only, and succeed, when no program
 #                                             to package exists yet (scripts/test.sh)
+#   NF_MAINTAINER="Jo Doe <jo@example.org>" ...
+#                                             the package's Maintainer (CMake caches it)
 #
 # Install on the Pi with: sudo apt install ./nf-agent_<version>-1_arm64.deb
 set -euo pipefail
@@ -22,7 +24,7 @@ jobs=$(nproc)
 scripts/setup_cross.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake -DNF_BUILD_BENCH=OFF \
-  "-DNF_PACKAGE_PROGRAMS=$programs" >/dev/null
+  "-DNF_PACKAGE_PROGRAMS=$programs" ${NF_MAINTAINER:+"-DNF_MAINTAINER=$NF_MAINTAINER"} >/dev/null
 if [[ -n "${NF_CROSS_TARGETS:-}" ]]; then
   read -r -a targets <<<"$NF_CROSS_TARGETS"
   cmake --build "$build" -j "$jobs" --target "${targets[@]}"

@@ -3,6 +3,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <cassert>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -37,17 +38,56 @@ std::string str(const fb::String* s) {
   return s == nullptr ? std::string() : s->str();
 }
 
+// A FlatBuffers allocator whose one buffer is a std::vector: a frame is built
+// in the vector that is sent rather than in the builder's own buffer and then
+// copied out, which for an update or a task is a model-sized copy.
+class FrameAllocator final : public fb::Allocator {
+ public:
+  explicit FrameAllocator(std::vector<uint8_t>* out) : out_(out) {}
+  uint8_t* allocate(size_t size) override {
+    out_->resize(size);
+    return out_->data();
+  }
+  void deallocate(uint8_t*, size_t) override {}  // the vector owns the memory
+  // Grows in place when the vector can; the builder's back part moves to the
+  // new end, its front part (scratch) stays.
+  uint8_t* reallocate_downward(uint8_t* old_p, size_t old_size, size_t new_size, size_t in_use_back,
+                               size_t in_use_front) override {
+    assert(old_p == out_->data() && old_size == out_->size() && in_use_front <= old_size);
+    (void)old_p;
+    (void)in_use_front;
+    out_->resize(new_size);
+    uint8_t* p = out_->data();
+    std::memmove(p + new_size - in_use_back, p + old_size - in_use_back, in_use_back);
+    return p;
+  }
+
+ private:
+  std::vector<uint8_t>* out_;
+};
+
 // Builds one Frame around a body; the body is made by `make_body(builder)`.
 template <typename MakeBody>
 std::vector<uint8_t> build_frame(w::Body type, MakeBody&& make_body, size_t size_hint) {
-  fb::FlatBufferBuilder b(size_hint + 256);
-  const fb::Offset<void> body = make_body(b).Union();
-  w::FrameBuilder frame(b);
-  frame.add_protocol_version(kProtocolVersion);
-  frame.add_body_type(type);
-  frame.add_body(body);
-  w::FinishFrameBuffer(b, frame.Finish());
-  return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  std::vector<uint8_t> out;
+  size_t begin = 0;
+  size_t size = 0;
+  {
+    FrameAllocator allocator(&out);
+    fb::FlatBufferBuilder b(size_hint + 256, &allocator, /*own_allocator=*/false);
+    const fb::Offset<void> body = make_body(b).Union();
+    w::FrameBuilder frame(b);
+    frame.add_protocol_version(kProtocolVersion);
+    frame.add_body_type(type);
+    frame.add_body(body);
+    w::FinishFrameBuffer(b, frame.Finish());
+    begin = static_cast<size_t>(b.GetBufferPointer() - out.data());
+    size = b.GetSize();
+  }
+  // FlatBuffers builds back to front: the finished frame is the vector's tail.
+  std::memmove(out.data(), out.data() + begin, size);
+  out.resize(size);
+  return out;
 }
 
 fb::Offset<w::ValuesPart> build_part(fb::FlatBufferBuilder& b, const ValuesChunk& c) {
@@ -117,7 +157,7 @@ Status encode_one(const Message& message, uint32_t max_frame_bytes,
                 std::vector<fb::Offset<fb::String>> caps;
                 for (const auto& c : m.capabilities) caps.push_back(b.CreateString(c));
                 return w::CreateHelloDirect(b, m.device_id.c_str(), m.protocol_version, &encodings,
-                                            &caps);
+                                            &caps, m.last_round, m.model_hash);
               },
               size));
         } else if constexpr (std::is_same_v<T, Welcome>) {
@@ -215,6 +255,8 @@ Result<DecodedFrame> decode_body(const w::Frame* frame) {
       if (h->capabilities() != nullptr) {
         for (const fb::String* c : *h->capabilities()) m.capabilities.push_back(str(c));
       }
+      m.last_round = h->last_round();
+      m.model_hash = h->model_hash();
       out.message = std::move(m);
       break;
     }

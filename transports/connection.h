@@ -61,8 +61,9 @@ class Connection {
   virtual asio::awaitable<Status> send(std::span<const uint8_t> frame) = 0;
 
   // Waits at most `timeout` for the next frame and stores it in *frame (its
-  // capacity is reused). On kDeadlineExceeded the connection stays usable:
-  // bytes already read are kept for the next call.
+  // capacity is reused, or the vector replaced by the transport's own buffer
+  // when that saves copying a large frame). On kDeadlineExceeded the
+  // connection stays usable: bytes already read are kept for the next call.
   virtual asio::awaitable<Status> receive(std::vector<uint8_t>* frame,
                                           std::chrono::milliseconds timeout) = 0;
 

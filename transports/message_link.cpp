@@ -1,13 +1,16 @@
 #include "transports/message_link.h"
 
 #include <cassert>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace nf {
 
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kPrefixBytes = 4;
+constexpr size_t kKeptFrameBytes = 64 * 1024;
 }  // namespace
 
 MessageLink::MessageLink(std::unique_ptr<Connection> connection)
@@ -25,6 +28,7 @@ asio::awaitable<Status> MessageLink::send(const Message& message) {
     if (!s.is_ok()) break;
     bytes_sent_ += frame.size() + kPrefixBytes;
   }
+  send_frames_.clear();  // an update's frames are as large as the model: not kept
   sending_ = false;
   co_return s;
 }
@@ -46,6 +50,9 @@ asio::awaitable<Result<Message>> MessageLink::receive(std::chrono::milliseconds 
     }
     bytes_received_ += receive_frame_.size() + kPrefixBytes;
     Result<std::optional<Message>> r = assembler_.add_frame(receive_frame_);
+    // The assembler copied what it needs: a large frame's buffer is not kept
+    // for the small frames (heartbeats) that usually follow.
+    if (receive_frame_.capacity() > kKeptFrameBytes) std::vector<uint8_t>().swap(receive_frame_);
     if (!r.is_ok()) {
       const Status error = r.status().with_context("frame from " + connection_->peer_identity());
       co_await fail(error);

@@ -15,8 +15,12 @@ namespace nf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-// Ciphertext batched before a socket write, to bound memory per connection.
-constexpr size_t kFlushBytes = 64 * 1024;
+// Ciphertext batched before a socket write, to bound memory per connection:
+// one full record (16 KiB of plaintext) goes out at once, so the output and
+// in-flight buffers stay record-sized rather than growing to 128 KiB each
+// while a model-sized frame is encrypted (nf-agent's footprint, and the
+// aggregator's per device).
+constexpr size_t kFlushBytes = 16 * 1024;
 constexpr size_t kCipherReadBytes = 17 * 1024;  // one full TLS record
 
 // TLS over a TCP stream, as a byte stream: the session encrypts into memory

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/engine/model_impl.h"
-#include "core/engine/xnn_dense.h"
 #include "core/util/rng.h"
 
 namespace nf {
@@ -33,63 +32,6 @@ Status check_data(const Model& model, const Dataset& data, std::span<const int64
     }
   }
   return Status::ok();
-}
-
-bool xnnpack_can_run(const Model& model) {
-  for (int l = 0; l < model.num_layers(); ++l) {
-    const Cascade& c = model.cascade(l);
-    if (c.depth() != 1 || c.nnz() != int64_t{c.n_in} * c.n_out) return false;
-    if (model.spec().layers[l].activation == Activation::kTanh) return false;
-  }
-  return true;
-}
-
-// The dense model as a chain of XNNPACK operators on row-major batches.
-// Returns false (and evaluates nothing) when XNNPACK is unavailable.
-bool evaluate_xnnpack(const Model& model, const Dataset& data, std::span<const int64_t> indices,
-                      int64_t total, double* loss, int64_t* correct) {
-  constexpr int kBatch = 256;
-  std::vector<std::unique_ptr<XnnDense>> ops;
-  std::vector<std::vector<float>> acts;
-  acts.emplace_back(static_cast<size_t>(kBatch) * model.input_dim());
-  const float* w = model.parameters().data();
-  for (int l = 0; l < model.num_layers(); ++l) {
-    const Cascade& c = model.cascade(l);
-    auto op =
-        XnnDense::create(c.n_in, c.n_out, w + model.weight_offset(l, 0), w + model.bias_offset(l),
-                         model.spec().layers[l].activation == Activation::kRelu);
-    if (!op.is_ok()) return false;
-    ops.push_back(std::move(op).value());
-    acts.emplace_back(static_cast<size_t>(kBatch) * c.n_out);
-  }
-  const int32_t dim = data.dim;
-  const int32_t classes = model.output_dim();
-  for (int64_t b0 = 0; b0 < total; b0 += kBatch) {
-    const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
-    for (int i = 0; i < n; ++i) {
-      const int64_t e = indices.empty() ? b0 + i : indices[b0 + i];
-      float* row = acts[0].data() + static_cast<size_t>(i) * dim;
-      if (data.pixels.empty()) {
-        std::copy_n(data.features.data() + e * dim, dim, row);
-      } else {
-        for (int32_t k = 0; k < dim; ++k) row[k] = pixel_value(data.pixels[e * dim + k]);
-      }
-    }
-    for (size_t l = 0; l < ops.size(); ++l) {
-      if (!ops[l]->run(n, acts[l].data(), acts[l + 1].data()).is_ok()) return false;
-    }
-    for (int i = 0; i < n; ++i) {
-      const int64_t e = indices.empty() ? b0 + i : indices[b0 + i];
-      const float* z = acts.back().data() + static_cast<size_t>(i) * classes;
-      const int32_t arg = static_cast<int32_t>(std::max_element(z, z + classes) - z);
-      const float zmax = z[arg];
-      double sum = 0.0;
-      for (int32_t c = 0; c < classes; ++c) sum += std::exp(static_cast<double>(z[c] - zmax));
-      *loss += std::log(sum) - static_cast<double>(z[data.labels[e]] - zmax);
-      *correct += arg == data.labels[e] ? 1 : 0;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -163,23 +105,13 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   return stats;
 }
 
-EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices,
-                   bool allow_xnnpack) {
+EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices) {
   constexpr int kBatch = 256;
   assert(data.dim == model.input_dim());
   EvalStats stats;
   const int64_t total = indices.empty() ? data.size : static_cast<int64_t>(indices.size());
   stats.examples = total;
   if (total == 0) return stats;
-  if (allow_xnnpack && xnnpack_can_run(model)) {
-    double loss = 0.0;
-    int64_t correct = 0;
-    if (evaluate_xnnpack(model, data, indices, total, &loss, &correct)) {
-      stats.loss = loss / static_cast<double>(total);
-      stats.accuracy = static_cast<double>(correct) / static_cast<double>(total);
-      return stats;
-    }
-  }
   engine::ModelImpl& m = model.impl();
   m.use_eval_workspace(true);
   m.prepare(kBatch, 1);

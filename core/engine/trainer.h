@@ -56,14 +56,11 @@ struct EvalStats {
 };
 
 // Evaluates on data[indices] (all examples when `indices` is empty), in
-// batches of 256 on one thread, with the engine's kernels. With
-// `allow_xnnpack`, a model whose layers are all dense with ReLU or linear
-// activations runs through XNNPACK's fully-connected operator instead; it is
-// off by default because engine_bench measured the engine's forward pass at
-// least as fast on x86-64 with AVX-512 (docs/benchmarks.md). Results agree up
-// to float rounding. Preconditions (asserted): data.dim equals the model's input
-// dimension and every label and index is in range.
-EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices = {},
-                   bool allow_xnnpack = false);
+// batches of 256 on one thread, with the engine's kernels. (XNNPACK's dense
+// evaluation is evaluate_xnnpack in xnn_dense.h, in its own library, so that
+// programs that never use it do not link XNNPACK.) Preconditions (asserted):
+// data.dim equals the model's input dimension and every label and index is in
+// range.
+EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices = {});
 
 }  // namespace nf

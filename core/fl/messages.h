@@ -31,7 +31,9 @@ struct Hello {
   uint32_t protocol_version = kProtocolVersion;
   std::vector<Encoding> encodings;  // what the agent can produce, its preference first
   std::vector<std::string>
-      capabilities;  // free-form "key=value", e.g. "simd=neon", "memory_mb=512"
+      capabilities;         // free-form "key=value", e.g. "simd=neon", "memory_mb=512"
+  int64_t last_round = -1;  // round of the last update this device sent, -1: none
+  uint64_t model_hash = 0;  // identity of the model it holds (from a Welcome), 0: none
   friend bool operator==(const Hello&, const Hello&) = default;
 };
 

@@ -72,25 +72,56 @@ TEST_CASE("the directory state store round-trips and starts empty") {
   DirStateStore store(dir);
   AgentState s = store.load().value();
   CHECK(s.last_completed_round == -1);
-  CHECK_FALSE(s.already_sent(0, 1));
+  CHECK_FALSE(s.already_sent(1));
   s.model_identity = 0xdeadbeef12345678ULL;
-  s.sent_round = 7;
-  s.sent_task = 3;
-  s.last_completed_round = 7;
+  s.record_sent(6, 9);
+  s.record_sent(7, 3);
   s.updates_sent = 5;
   REQUIRE(store.save(s).is_ok());
   const AgentState r = DirStateStore(dir).load().value();
   CHECK(r.model_identity == s.model_identity);
   CHECK(r.sent_round == 7);
   CHECK(r.sent_task == 3);
+  CHECK(r.last_completed_round == 7);
   CHECK(r.updates_sent == 5);
-  CHECK(r.already_sent(7, 3));
-  CHECK(r.already_sent(6, 9));
-  CHECK_FALSE(r.already_sent(8, 4));
+  CHECK(r.already_sent(3));
+  CHECK(r.already_sent(9));
+  CHECK_FALSE(r.already_sent(4));
   REQUIRE(write_file_atomic(store.path(), std::string_view("sent_round = [")).is_ok());
   const auto bad = store.load();
   REQUIRE_FALSE(bad.is_ok());
   CHECK(bad.status().message().find("agent_state.toml") != std::string::npos);
+  REQUIRE(
+      write_file_atomic(store.path(), std::string_view("answered_tasks = [1, \"two\"]\n")).is_ok());
+  const auto bad_id = store.load();
+  REQUIRE_FALSE(bad_id.is_ok());
+  CHECK(bad_id.status().message().find("answered_tasks") != std::string::npos);
+}
+
+TEST_CASE("the state remembers the last answered task ids, and reads a file without them") {
+  AgentState s;
+  for (uint64_t id = 1; id <= AgentState::kRememberedTasks + 2; ++id) {
+    s.record_sent(static_cast<int64_t>(id), id * 10);
+  }
+  CHECK(s.answered_tasks.size() == AgentState::kRememberedTasks);
+  CHECK_FALSE(s.already_sent(10));  // the oldest ones are forgotten
+  CHECK_FALSE(s.already_sent(20));
+  CHECK(s.already_sent(30));
+  CHECK(s.already_sent((AgentState::kRememberedTasks + 2) * 10));
+  CHECK(s.updates_sent == static_cast<int64_t>(AgentState::kRememberedTasks + 2));
+
+  // A state file of an agent from before answered_tasks: its last update counts.
+  const std::string dir = temp_dir();
+  DirStateStore store(dir);
+  REQUIRE(
+      write_file_atomic(store.path(), std::string_view("model_identity = \"00000000000000ff\"\n"
+                                                       "last_completed_round = 4\nsent_round = 4\n"
+                                                       "sent_task = 41\nupdates_sent = 4\n"))
+          .is_ok());
+  const AgentState old = store.load().value();
+  CHECK(old.already_sent(41));
+  CHECK_FALSE(old.already_sent(40));
+  CHECK(old.last_completed_round == 4);
 }
 
 TEST_CASE("agent config: TOML, unknown keys, validation and round trip") {

@@ -1,8 +1,10 @@
 // nf-agent as a real process, over mutual TLS on loopback with certificates
 // made by `nf certs`: killed with SIGKILL mid-task and restarted (counted once
 // by a real nf-aggregator), an nf-aggregator killed and restarted (found
-// again by backoff), and a Welcome whose model hash differs from the agent's
-// derived masks (refused; exit code 3). Every wait is bounded.
+// again by backoff), an nf-aggregator restarted from an earlier checkpoint
+// (the round it issues again is answered, once), and a Welcome whose model
+// hash differs from the agent's derived masks (refused; exit code 3). Every
+// wait is bounded.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -165,6 +167,39 @@ TEST_CASE("an nf-aggregator killed with SIGKILL and restarted is found again by 
   REQUIRE(second_exit == 0);
   CHECK(count_in_file(dir + "/agent.log", "connected to localhost") >= 2);
   CHECK(completed_rounds_with_dev0_once(dir) == std::vector<int>{1, 2});
+  test::remove_test_dir(dir);
+}
+
+TEST_CASE("an nf-aggregator restarted from an earlier checkpoint gets round 2 again, once") {
+  const std::string dir = test::make_temp_dir("nf_agent_proc_");
+  test::make_certs(dir, {"dev-0"});
+  const int port = test::free_port();
+  const pid_t agent = spawn(agent_args(dir, port), dir + "/agent.log");
+  // First life: both rounds, dev-0's update in each.
+  const pid_t first = spawn(aggregator_args(dir, port, 2, 1, 1), dir + "/aggregator1.log");
+  const int first_exit = wait_for(first, 120);
+  if (first_exit != 0) test::kill_all({agent});
+  REQUIRE(first_exit == 0);
+  REQUIRE(DirStateStore(dir + "/state").load().value().updates_sent == 2);
+  // The aggregator lost what it learned from round 2, as when it dies before
+  // writing that round's checkpoint: the second life resumes after round 1 and
+  // issues round 2 again, under a new task id.
+  REQUIRE(std::filesystem::remove(dir + "/ck/checkpoint-00000002.nfc"));
+  const pid_t second = spawn(aggregator_args(dir, port, 2, 1, 1), dir + "/aggregator2.log");
+  const int second_exit = wait_for(second, 120);
+  test::kill_all({agent});
+  INFO("logs in " << dir);
+  REQUIRE(second_exit == 0);
+  CHECK(count_in_file(dir + "/aggregator2.log", "resumed from the checkpoint of round 1") == 1);
+  CHECK(count_in_file(dir + "/agent.log", "round 2 issued again as task") == 1);
+  CHECK(count_in_file(dir + "/agent.log", "already sent") == 0);
+  // metrics.jsonl: round 2's line of the first life was dropped with its
+  // checkpoint; the second life's round 2 counts dev-0 once.
+  CHECK(completed_rounds_with_dev0_once(dir) == std::vector<int>{1, 2});
+  const AgentState state = DirStateStore(dir + "/state").load().value();
+  CHECK(state.updates_sent == 3);
+  CHECK(state.last_completed_round == 2);
+  CHECK(state.answered_tasks.size() == 3);
   test::remove_test_dir(dir);
 }
 

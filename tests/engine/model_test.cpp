@@ -11,6 +11,7 @@
 
 #include "core/engine/model_file.h"
 #include "core/engine/trainer.h"
+#include "core/engine/xnn_dense.h"
 #include "core/util/file.h"
 #include "engine_test_util.h"
 
@@ -300,8 +301,10 @@ TEST_CASE("dense evaluation through XNNPACK agrees with the engine's kernels") {
   std::vector<int64_t> some = {5, 1, 299, 42};
   for (bool all : {true, false}) {
     const std::span<const int64_t> idx = all ? std::span<const int64_t>() : some;
-    const EvalStats engine = evaluate(*model, data, idx, false);
-    const EvalStats xnn = evaluate(*model, data, idx, true);
+    const EvalStats engine = evaluate(*model, data, idx);
+    const Result<EvalStats> through_xnnpack = evaluate_xnnpack(*model, data, idx);
+    REQUIRE(through_xnnpack.is_ok());
+    const EvalStats& xnn = through_xnnpack.value();
     CHECK(engine.examples == xnn.examples);
     CHECK(engine.loss == doctest::Approx(xnn.loss).epsilon(1e-5));
     CHECK(engine.accuracy == xnn.accuracy);

@@ -42,6 +42,22 @@ TEST_CASE("every message round-trips, in one frame and in chunks") {
   CHECK(encode(testing::every_message(5000)[2], kMinMaxFrameBytes).size() == 7);
 }
 
+TEST_CASE("a frame that outgrows the codec's size estimate is still built whole") {
+  // Frames are built in the vector that is sent; a Hello of many short
+  // capabilities needs more room than its estimate (12 bytes each, not 9),
+  // so the buffer grows while the frame is built. Its last_round and
+  // model_hash keep their defaults, so the frame lacks them as an older
+  // agent's Hello does, and they decode as -1 and 0.
+  Hello hello;
+  hello.device_id = "pi-7";
+  hello.encodings = {Encoding{ValueType::kF32, false}, Encoding{ValueType::kInt8, true}};
+  for (int i = 0; i < 2000; ++i) hello.capabilities.push_back(std::to_string(i % 10));
+  const auto frames = encode(hello, kDefaultMaxFrameBytes);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].size() > 2000 * 12);
+  CHECK(assemble(frames) == Message(hello));
+}
+
 TEST_CASE("a heartbeat may arrive between chunks; another message may not") {
   const auto msgs = testing::every_message(5000);
   const auto update = encode(msgs[3], kMinMaxFrameBytes);

@@ -17,8 +17,12 @@ inline EncodedValues sample_values(uint32_t n, Encoding e, float shift = 0.0f) {
 // Value arrays of `n` values: with a small frame limit they travel in chunks.
 inline std::vector<Message> every_message(uint32_t n) {
   std::vector<Message> all;
-  all.push_back(
-      Hello{"device-17", kProtocolVersion, all_encodings(), {"simd=neon", "memory_mb=512"}});
+  all.push_back(Hello{"device-17",
+                      kProtocolVersion,
+                      all_encodings(),
+                      {"simd=neon", "memory_mb=512"},
+                      41,
+                      0xfedcba9876543210ULL});
   all.push_back(Welcome{kProtocolVersion, "model mlp 784-300-100-10 fabric=clos seed=1",
                         0x0123456789abcdefULL, Encoding{ValueType::kInt8, true}});
   TrainTask t;

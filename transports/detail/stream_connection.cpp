@@ -78,6 +78,17 @@ asio::awaitable<Status> StreamConnection::receive(std::vector<uint8_t>* frame,
       }
       need = kPrefixBytes + length;
       if (have >= need) {
+        if (have == need && in_.size() > kReadChunk) {
+          // A frame that grew the buffer and nothing behind it: hand the
+          // buffer itself over (the frame moved to its front) rather than copy
+          // the frame and keep a buffer of its size for the life of the link.
+          std::memmove(in_.data(), p + kPrefixBytes, length);
+          in_.resize(length);
+          frame->swap(in_);
+          std::vector<uint8_t>().swap(in_);
+          in_begin_ = in_end_ = 0;
+          co_return Status::ok();
+        }
         frame->assign(p + kPrefixBytes, p + need);
         in_begin_ += need;
         if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
