@@ -394,14 +394,12 @@ TEST_CASE(
                             dir + "/aggregator.log");
     if (life < 4) {
       // 0.2 .. 1.2 s: while waiting for agents, training, aggregating or checkpointing.
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng.uniform(1000)));
-      int status = 0;
-      if (::waitpid(agg, &status, WNOHANG) == agg) {
-        exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      // wait_for kills it at the end of that time (-1) unless it exited before.
+      const int code = wait_for(agg, static_cast<double>(200 + rng.uniform(1000)) / 1000);
+      if (code >= 0) {
+        exit_code = code;
         continue;
       }
-      ::kill(agg, SIGKILL);
-      ::waitpid(agg, nullptr, 0);
       ++kills;
       continue;
     }

@@ -114,8 +114,7 @@ TEST_CASE("an nf-agent killed with SIGKILL mid-task and restarted is counted onc
   const pid_t aggregator = spawn(aggregator_args(dir, port, 2, 1, 100), dir + "/aggregator.log");
   const pid_t first = spawn(agent_args(dir, port), dir + "/agent1.log");
   const bool training = wait_for_text(dir + "/agent1.log", ": training (100 epochs", 60);
-  ::kill(first, SIGKILL);
-  ::waitpid(first, nullptr, 0);
+  test::kill_all({first});
   REQUIRE(training);
   // It died before its update left: no "examples, loss" line, no sent record.
   CHECK(count_in_file(dir + "/agent1.log", "examples, loss") == 0);
@@ -147,8 +146,7 @@ TEST_CASE("an nf-aggregator killed with SIGKILL and restarted is found again by 
   // comes, and is killed.
   const pid_t first = spawn(aggregator_args(dir, port, 2, 2, 1), dir + "/aggregator1.log");
   const bool welcomed = wait_for_text(dir + "/agent.log", "welcomed", 60);
-  ::kill(first, SIGKILL);
-  ::waitpid(first, nullptr, 0);
+  test::kill_all({first});
   REQUIRE(welcomed);
   const size_t refused_before = count_in_file(dir + "/agent.log", "cannot connect");
   REQUIRE(wait_for_text(dir + "/agent.log", "disconnected", 30));

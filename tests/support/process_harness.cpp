@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +22,38 @@
 extern char** environ;
 
 namespace nf::test {
+namespace {
+
+// Every child spawned and not yet reaped. A test case that ends early (a
+// failed REQUIRE throws past its waits and kills) must not leave programs
+// running after the test program: they are killed when it exits.
+struct Children {
+  std::mutex mutex;
+  std::set<pid_t> pids;
+  ~Children() {
+    for (pid_t p : pids) {
+      ::kill(p, SIGKILL);
+      ::waitpid(p, nullptr, 0);
+    }
+  }
+};
+
+Children& children() {
+  static Children c;
+  return c;
+}
+
+void remember(pid_t pid) {
+  std::lock_guard lock(children().mutex);
+  children().pids.insert(pid);
+}
+
+void forget(pid_t pid) {
+  std::lock_guard lock(children().mutex);
+  children().pids.erase(pid);
+}
+
+}  // namespace
 
 std::string aggregator_binary() {
   return std::string(NF_BINARY_DIR) + "/aggregator/nf-aggregator";
@@ -63,6 +97,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   REQUIRE_MESSAGE(rc == 0, "cannot start " << args[0]);
+  remember(pid);
   return pid;
 }
 
@@ -71,18 +106,23 @@ int wait_for(pid_t pid, double seconds) {
   while (std::chrono::steady_clock::now() < end) {
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
+      forget(pid);
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
+  forget(pid);
   return -1;
 }
 
 void kill_all(const std::vector<pid_t>& pids) {
   for (pid_t p : pids) ::kill(p, SIGKILL);
-  for (pid_t p : pids) ::waitpid(p, nullptr, 0);
+  for (pid_t p : pids) {
+    ::waitpid(p, nullptr, 0);
+    forget(p);
+  }
 }
 
 int run(const std::vector<std::string>& args, const std::string& log) {

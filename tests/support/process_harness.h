@@ -4,7 +4,9 @@
 // nf-aggregator, nf-agent or nf as processes shares one copy.
 //
 // Every wait is bounded; a process still running when its bound passes is
-// killed, so a test never hangs. Failures to start are REQUIRE failures of the
+// killed, so a test never hangs. A child still running when the test program
+// exits (a test case ended early by a failed REQUIRE) is killed then, so no
+// program outlives the suite. Failures to start are REQUIRE failures of the
 // calling test (doctest).
 #pragma once
 
