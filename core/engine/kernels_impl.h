@@ -240,13 +240,20 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
       for (int t = 0; t < T; ++t) {
         src[t] = x + static_cast<size_t>(cols[j0 + (t < rows ? t : 0)]) * x_stride;
       }
+      // Long rows (a batch's examples in a data set, beyond the caches):
+      // besides a few lines ahead in these rows, fetch the same line of the
+      // next group's rows, so that only the first group waits on memory.
+      const float* next[T > 1 ? T : 1];
+      const int next_rows = n > 4 * T ? min_int(T, k - j0 - T) : 0;
+      for (int t = 0; t < next_rows; ++t) {
+        next[t] = x + static_cast<size_t>(cols[j0 + T + t]) * x_stride;
+      }
       int b = 0;
       for (; b + T <= n; b += T) {
-        // The batch's input comes from rows far apart in a data set, beyond
-        // the caches: fetch a few lines ahead of the transposes.
         if (b + 4 * T < n) {
           for (int t = 0; t < rows; ++t) __builtin_prefetch(src[t] + b + 4 * T);
         }
+        for (int t = 0; t < next_rows; ++t) __builtin_prefetch(next[t] + b);
         V::transpose_tile(src, b, xt + static_cast<size_t>(b) * xt_ld + j0, xt_ld, rows);
       }
       for (; b < n; ++b) {

@@ -116,6 +116,8 @@ class ModelImpl {
     std::vector<FloatBuffer> scratch;  // per thread
     std::vector<int32_t> labels;
     std::vector<int32_t> row_index;  // examples of the batch, for the input transpose
+    std::vector<float> loss_max;     // per example: the largest logit (loss pass)
+    std::vector<double> loss_sum;    // per example: sum of exp(logit - max)
     std::unique_ptr<WorkerPool> pool;
   };
   Workspace train_ws_, eval_ws_;
