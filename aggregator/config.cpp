@@ -52,7 +52,7 @@ std::vector<Setting> config_fields(AggregatorConfig& c) {
       {"strategy.spec",
        "fedavg, fedprox:mu=0.01, fedavgm:momentum=0.9, fedadam:lr=0.01, fedyogi, fedadagrad, "
        "median, trimmed_mean:beta=0.1, krum:f=1, multikrum:f=1,m=3; each takes clip=<norm>",
-       &c.strategy},
+       &c.strategy, "--strategy"},
       {"strategy.max_update_norm", "reject updates whose delta norm exceeds this (0: none)",
        &c.max_update_norm},
       {"strategy.max_update_ratio",

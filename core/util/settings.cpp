@@ -9,6 +9,9 @@
 namespace nf {
 
 std::string setting_flag(const std::string& key, const std::vector<Setting>& all) {
+  for (const auto& s : all) {
+    if (s.key == key && !s.flag.empty()) return s.flag;
+  }
   auto name_of = [](const std::string& k) { return k.substr(k.find('.') + 1); };
   const std::string name = name_of(key);
   const auto same = std::count_if(all.begin(), all.end(),

@@ -20,11 +20,13 @@ struct Setting {
   std::string key;
   std::string help;
   std::variant<std::string*, int64_t*, uint64_t*, double*, bool*> target;
+  std::string flag = "";  // the command-line flag, when not the one derived from `key`
 };
 
-// The command-line flag of `key`: "--" + its name with '_' as '-'
-// ("rounds.min_completion" -> "--min-completion"), or "--" + section + name
-// when two sections share the name ("rounds.seed" -> "--rounds-seed").
+// The command-line flag of `key`: the setting's own `flag` if it names one,
+// else "--" + its name with '_' as '-' ("rounds.min_completion" ->
+// "--min-completion"), or "--" + section + name when two sections share the
+// name ("rounds.seed" -> "--rounds-seed").
 std::string setting_flag(const std::string& key, const std::vector<Setting>& all);
 
 // Applies a TOML document to the settings' targets. Unknown keys, values of

@@ -73,11 +73,6 @@ int main(int argc, char** argv) {
     if (options.processes > 0) {
       banner += "\nnf-sim: process mode: nf-aggregator and " + std::to_string(options.processes) +
                 " nf-agent processes on 127.0.0.1 over mutual TLS";
-      if (options.optimizer != "sgd" || options.encoding != "f32") {
-        banner +=
-            "\nnf-sim: note: nf-aggregator has no setting for --optimizer or --encoding: "
-            "the agents train with sgd and send f32 updates";
-      }
     }
     std::fprintf(progress_out, "%s\n", banner.c_str());
   }

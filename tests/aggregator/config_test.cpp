@@ -116,6 +116,10 @@ TEST_CASE("flag names derive from keys") {
   CHECK(setting_flag("rounds.min_completion", fields) == "--min-completion");
   CHECK(setting_flag("rounds.seed", fields) == "--rounds-seed");
   CHECK(setting_flag("model.seed", fields) == "--model-seed");
+  CHECK(setting_flag("strategy.spec", fields) == "--strategy");
+  CHECK(setting_flag("client.optimizer", fields) == "--optimizer");
+  CHECK(setting_flag("client.encoding", fields) == "--encoding");
+  CHECK(setting_flag("strategy.ordered_aggregation", fields) == "--ordered-aggregation");
   std::set<std::string> flags;
   for (const auto& f : fields) flags.insert(setting_flag(f.key, fields));
   CHECK(flags.size() == fields.size());

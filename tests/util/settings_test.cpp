@@ -71,6 +71,10 @@ TEST_CASE("settings: flags derive from keys, qualified where two sections share 
   CHECK(setting_flag("run.rate", s) == "--rate");
   CHECK(setting_flag("run.count", s) == "--run-count");
   CHECK(setting_flag("flags.count", s) == "--flags-count");
+  std::vector<Setting> named = s;
+  named[3].flag = "--learning-rate";  // run.rate, under a flag of its own
+  CHECK(setting_flag("run.rate", named) == "--learning-rate");
+  CHECK(setting_flag("run.seed", named) == "--seed");
 }
 
 }  // namespace
