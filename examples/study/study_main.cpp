@@ -68,6 +68,16 @@ std::string pct(double f) {
   return buf;
 }
 
+// A run's data-free scores of its masks and the fitness made of them.
+void set_scores(RunRecord& r, const nf::study::ModelScores& sc) {
+  r.path_cv = sc.path_cv;
+  r.log_min_paths = sc.log_min_paths;
+  r.spectral_ratio = sc.spectral_ratio;
+  r.expressivity = sc.expressivity;
+  r.reachable = sc.reachable;
+  r.data_free_fitness = nf::study::data_free_fitness(sc);
+}
+
 int fail(const std::string& what) {
   std::fprintf(stderr, "nf-study: %s\n", what.c_str());
   return 1;
@@ -143,13 +153,7 @@ int main(int argc, char** argv) {
         if (!sc.is_ok()) return fail("scoring " + r.spec + ": " + sc.status().to_string());
         cache[r.spec] = *sc;
       }
-      const nf::study::ModelScores& sc = cache[r.spec];
-      r.path_cv = sc.path_cv;
-      r.log_min_paths = sc.log_min_paths;
-      r.spectral_ratio = sc.spectral_ratio;
-      r.expressivity = sc.expressivity;
-      r.reachable = sc.reachable;
-      r.data_free_fitness = nf::study::data_free_fitness(sc);
+      set_scores(r, cache[r.spec]);
     }
     const nf::Status s = nf::write_file_atomic(csv_path, nf::study::records_to_csv(records));
     if (!s.is_ok()) return fail(s.to_string());
@@ -295,12 +299,7 @@ int main(int argc, char** argv) {
     r.test_loss = run->epochs.back().test_loss;
     r.seconds_per_epoch = run->seconds_per_epoch;
     for (const auto& e : run->epochs) r.epoch_accuracies.push_back(e.test_accuracy);
-    r.path_cv = sc.path_cv;
-    r.log_min_paths = sc.log_min_paths;
-    r.spectral_ratio = sc.spectral_ratio;
-    r.expressivity = sc.expressivity;
-    r.reachable = sc.reachable;
-    r.data_free_fitness = nf::study::data_free_fitness(sc);
+    set_scores(r, sc);
     r.spec = nf::format_model_spec(bm->spec);
     if (j.rec.experiment == "init_depth") r.depth = j.rec.depth;  // keep the requested depth as key
     records.push_back(r);
