@@ -152,7 +152,11 @@ struct Stepper {
     oc.momentum = 0.9f;
     opt.reset(oc, m.parameter_count());
     m.impl().prepare(b, threads);
+    m.impl().hold_workers(true);  // as train() does
   }
+  ~Stepper() { model.impl().hold_workers(false); }
+  Stepper(const Stepper&) = delete;
+  Stepper& operator=(const Stepper&) = delete;
   void operator()() {
     if (next + batch > data.size) next = 0;
     nf::engine::ModelImpl& impl = model.impl();
@@ -160,7 +164,7 @@ struct Stepper {
     next += batch;
     impl.forward(model.parameters().data(), true, nullptr);
     impl.backward(model.parameters().data(), grad.data());
-    opt.step(model.parameters(), grad, {});
+    impl.update(opt, model.parameters(), grad, {});
   }
 };
 

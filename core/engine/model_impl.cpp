@@ -160,14 +160,35 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
     for (size_t b = 0; b < s; ++b) {
       rows[b] = static_cast<int32_t>(indices[b < static_cast<size_t>(n) ? b : 0]);
     }
-    kernels().gather_transpose(static_cast<int>(s), dim, data.features.data(), rows,
-                               static_cast<size_t>(dim), ws_->input.data(), s);
+    // Features split between the threads in whole 16-feature tiles.
+    const KernelTable& kt = kernels();
+    parallel(int64_t{dim} * static_cast<int64_t>(s), [&](int part, int parts) {
+      const int32_t tiles = (dim + 15) / 16;
+      const int32_t f0 = std::min(dim, tiles * part / parts * 16);
+      const int32_t f1 = std::min(dim, tiles * (part + 1) / parts * 16);
+      if (f1 > f0) {
+        kt.gather_transpose(static_cast<int>(s), f1 - f0, data.features.data() + f0, rows,
+                            static_cast<size_t>(dim), ws_->input.data() + f0 * s, s);
+      }
+    });
     return;
   }
   for (int b = 0; b < n; ++b) {
     const float* row = data.features.data() + indices[b] * dim;
     for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = row[f];
   }
+}
+
+void ModelImpl::update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
+                       std::span<const float> anchor) {
+  const OptimizerStep step = opt.plan_step(w, grad, anchor);
+  const KernelTable& kt = kernels();
+  const size_t lines = (step.n + 15) / 16;
+  parallel(static_cast<int64_t>(step.n), [&](int part, int parts) {
+    const size_t begin = std::min(step.n, lines * part / parts * 16);
+    const size_t end = std::min(step.n, lines * (part + 1) / parts * 16);
+    if (end > begin) kt.optimizer_step(Optimizer::slice(step, begin, end));
+  });
 }
 
 void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {

@@ -88,6 +88,14 @@ class ModelImpl {
   // Gradient of the mean loss of the last forward() into grad (parameter count).
   void backward(const float* w, float* grad);
 
+  // One optimizer update of `w` by `grad` (Optimizer::step), its elements
+  // split between the threads in ranges of whole cache lines.
+  void update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
+              std::span<const float> anchor);
+  // Keeps the workers spinning between the sections of a training loop
+  // (WorkerPool::hold); train() holds them while it runs.
+  void hold_workers(bool held) { ws_->pool->hold(held); }
+
   // Output activations of layer `layer` (feature-major, stride()).
   const float* layer_output(int layer) const { return ws_->out[layer].data(); }
   int64_t workspace_bytes(int capacity, int threads) const;

@@ -89,6 +89,15 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   TrainStats stats;
   double loss_sum = 0.0;
   const auto n_total = static_cast<int64_t>(m.order.size());
+  // The workers spin between the sections of the loop's steps instead of
+  // sleeping after a few microseconds (WorkerPool::hold).
+  struct HeldWorkers {
+    engine::ModelImpl& impl;
+    explicit HeldWorkers(engine::ModelImpl& i) : impl(i) { impl.hold_workers(true); }
+    ~HeldWorkers() { impl.hold_workers(false); }
+    HeldWorkers(const HeldWorkers&) = delete;
+    HeldWorkers& operator=(const HeldWorkers&) = delete;
+  } held(m);
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     rng.shuffle(std::span<int64_t>(m.order));
     for (int64_t b0 = 0; b0 < n_total; b0 += config.batch_size) {
@@ -96,7 +105,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
       m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
       loss_sum += m.forward(m.params.data(), true, nullptr);
       m.backward(m.params.data(), m.grad.data());
-      m.optimizer.step(m.params, m.grad, anchor);
+      m.update(m.optimizer, m.params, m.grad, anchor);
       stats.examples += n;
     }
   }
