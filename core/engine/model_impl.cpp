@@ -68,6 +68,31 @@ void ModelImpl::parallel(int64_t work, F&& fn) {
   ws_->pool->run(fn);
 }
 
+int32_t ModelImpl::gradient_width() const {
+  // The backward pass writes each layer's output gradient and each
+  // sublayer's input gradient, except the first sublayer's: nobody needs
+  // the gradient of the data (784 rows where the widest other is 364 in the
+  // standard Clos model).
+  int32_t width = 1;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    width = std::max(width, layers[l].n_out);
+    for (size_t i = 0; i < layers[l].ops.size(); ++i) {
+      const SublayerOp& op = layers[l].ops[i];
+      width = std::max(width, op.rows());
+      if (l > 0 || i > 0) width = std::max(width, op.cols());
+    }
+  }
+  return width;
+}
+
+int32_t ModelImpl::max_block_width() const {
+  int32_t k = 1;
+  for (const LayerPlan& layer : layers) {
+    for (const SublayerOp& op : layer.ops) k = std::max(k, op.max_k());
+  }
+  return k;
+}
+
 void ModelImpl::prepare(int capacity, int threads) {
   assert(capacity >= 1 && threads >= 1);
   const size_t want = batch_stride(capacity);
@@ -82,8 +107,6 @@ void ModelImpl::prepare(int capacity, int threads) {
     ws_->threads = threads;
   }
   const size_t s = ws_->stride;
-  int32_t max_width = spec.input_dim;
-  int32_t max_k = 1;
   ws_->input.assign(static_cast<size_t>(spec.input_dim) * s, 0.0f);
   ws_->hidden.assign(layers.size(), {});
   ws_->out.assign(layers.size(), {});
@@ -93,14 +116,16 @@ void ModelImpl::prepare(int capacity, int threads) {
       ws_->hidden[l].emplace_back(static_cast<size_t>(layer.ops[i].rows()) * s, 0.0f);
     }
     ws_->out[l].assign(static_cast<size_t>(layer.n_out) * s, 0.0f);
-    for (const SublayerOp& op : layer.ops) {
-      max_width = std::max({max_width, op.rows(), op.cols()});
-      max_k = std::max(max_k, op.max_k());
-    }
   }
-  ws_->grad_a.assign(static_cast<size_t>(max_width) * s, 0.0f);
-  ws_->grad_b.assign(static_cast<size_t>(max_width) * s, 0.0f);
-  const size_t scratch = padded_width(max_k, 16) * std::max<size_t>(s, 2);
+  // Evaluation runs forward only: the loss pass needs the classes' rows,
+  // and the kernels' scratch is read only by the batch-1 path.
+  const bool training = ws_ == &train_ws_;
+  const size_t gw =
+      training ? static_cast<size_t>(gradient_width()) : static_cast<size_t>(layers.back().n_out);
+  ws_->grad_a.assign(gw * s, 0.0f);
+  ws_->grad_b.assign(training ? gw * s : 0, 0.0f);
+  const size_t scratch =
+      training || s == 1 ? padded_width(max_block_width(), 16) * std::max<size_t>(s, 2) : 0;
   ws_->scratch.assign(static_cast<size_t>(ws_->threads), FloatBuffer(scratch, 0.0f));
   ws_->labels.assign(ws_->stride, 0);
   ws_->row_index.assign(ws_->stride, 0);
@@ -111,20 +136,28 @@ void ModelImpl::prepare(int capacity, int threads) {
 int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
   const auto s = static_cast<int64_t>(batch_stride(capacity));
   int64_t floats = int64_t{spec.input_dim} * s;
-  int64_t width = spec.input_dim, k = 1;
   for (const LayerPlan& layer : layers) {
     for (size_t i = 0; i + 1 < layer.ops.size(); ++i) floats += int64_t{layer.ops[i].rows()} * s;
     floats += int64_t{layer.n_out} * s;
-    for (const SublayerOp& op : layer.ops) {
-      width = std::max<int64_t>({width, op.rows(), op.cols()});
-      k = std::max<int64_t>(k, op.max_k());
-    }
   }
-  floats += 2 * width * s + int64_t{threads} *
-                                static_cast<int64_t>(padded_width(static_cast<int>(k), 16)) *
-                                std::max<int64_t>(s, 2);
-  // Labels, and the loss pass's per-example max (float) and sum (double).
-  return floats * static_cast<int64_t>(sizeof(float)) + int64_t{capacity} * 4 + s * (4 + 8);
+  floats += 2 * int64_t{gradient_width()} * s +
+            int64_t{threads} * static_cast<int64_t>(padded_width(max_block_width(), 16)) *
+                std::max<int64_t>(s, 2);
+  // Per lane: label and row index (int32), the loss pass's max (float) and
+  // sum (double).
+  return floats * static_cast<int64_t>(sizeof(float)) + s * (4 + 4 + 4 + 8);
+}
+
+int64_t ModelImpl::allocated_workspace_bytes() const {
+  auto bytes = [](const auto& v) { return static_cast<int64_t>(v.size() * sizeof(v[0])); };
+  int64_t total = bytes(ws_->input) + bytes(ws_->grad_a) + bytes(ws_->grad_b) + bytes(ws_->labels) +
+                  bytes(ws_->row_index) + bytes(ws_->loss_max) + bytes(ws_->loss_sum);
+  for (const auto& layer : ws_->hidden) {
+    for (const FloatBuffer& h : layer) total += bytes(h);
+  }
+  for (const FloatBuffer& o : ws_->out) total += bytes(o);
+  for (const FloatBuffer& sc : ws_->scratch) total += bytes(sc);
+  return total;
 }
 
 int64_t ModelImpl::index_bytes() const {

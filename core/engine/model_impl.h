@@ -66,7 +66,8 @@ class ModelImpl {
   Optimizer optimizer;
 
   // Sizes the workspace for batches of up to `capacity` examples and
-  // `threads` threads. Precondition: capacity >= 1, threads >= 1.
+  // `threads` threads; the evaluation workspace gets no gradient buffers.
+  // Precondition: capacity >= 1, threads >= 1.
   void prepare(int capacity, int threads);
   int capacity() const { return ws_->capacity; }
   size_t stride() const { return ws_->stride; }
@@ -98,13 +99,21 @@ class ModelImpl {
 
   // Output activations of layer `layer` (feature-major, stride()).
   const float* layer_output(int layer) const { return ws_->out[layer].data(); }
+  // Bytes of the training workspace prepare(capacity, threads) allocates.
   int64_t workspace_bytes(int capacity, int threads) const;
+  // Rows of the widest gradient the backward pass writes (the data's
+  // gradient is never computed).
+  int32_t gradient_width() const;
+  // Bytes the current workspace holds (what workspace_bytes predicts).
+  int64_t allocated_workspace_bytes() const;
   int64_t index_bytes() const;
 
  private:
   const KernelTable& kernels() const {
     return kernel_override != nullptr ? *kernel_override : active_kernels();
   }
+  // Widest block (or CSR row) of any sublayer: the scratch's row length.
+  int32_t max_block_width() const;
   const float* sublayer_input(int layer, int sublayer) const;
   float* sublayer_output(int layer, int sublayer);
   // Runs fn(part, parts) on the pool, or as fn(0, 1) when `work` (multiply-

@@ -104,6 +104,40 @@ TEST_CASE("parameter layout, identity and memory report") {
   CHECK(model.memory_report(8, OptimizerKind::kSgd, 0.0f).optimizer_bytes == 0);
 }
 
+TEST_CASE("the memory report's workspace is what training allocates; evaluation has no gradients") {
+  for (const char* text : {"784|300:relu:clos:n=28,m=13,r=28|100:relu:clos|10:linear:dense",
+                           "20|12:relu:dense|5:linear:dense"}) {
+    CAPTURE(text);
+    auto model = std::move(Model::create(*parse_model_spec(text))).value();
+    engine::ModelImpl& m = model->impl();
+    for (int batch : {1, 7, 32}) {
+      for (int threads : {1, 2}) {
+        CAPTURE(batch);
+        CAPTURE(threads);
+        m.prepare(batch, threads);
+        CHECK(m.allocated_workspace_bytes() == m.workspace_bytes(batch, threads));
+      }
+    }
+    // The gradient buffers need not hold the data's gradient: with a
+    // 784-wide input and 364 middle rows, they are 364 rows wide.
+    CHECK(m.gradient_width() == (model->input_dim() == 784 ? 364 : 12));
+    m.use_eval_workspace(true);
+    m.prepare(256, 1);
+    const int64_t eval = m.allocated_workspace_bytes();
+    m.use_eval_workspace(false);
+    m.prepare(256, 1);
+    CHECK(eval < m.allocated_workspace_bytes());
+    int64_t activations = 0;
+    for (int l = 0; l < model->num_layers(); ++l) {
+      for (int i = 0; i + 1 < static_cast<int>(m.layers[l].ops.size()); ++i)
+        activations += m.layers[l].ops[i].rows();
+      activations += m.layers[l].n_out;
+    }
+    // input, activations, the loss's class rows, per-lane loss state
+    CHECK(eval == (model->input_dim() + activations + m.layers.back().n_out) * 256 * 4 + 256 * 20);
+  }
+}
+
 // Mean square of every sublayer output of a model's first layer on unit-variance input.
 std::vector<double> sublayer_second_moments(const Model& model, int examples) {
   const Cascade& c = model.cascade(0);
