@@ -437,12 +437,13 @@ int main(int argc, char** argv) {
         median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data); });
     const double t_xnn =
         median_seconds_per_call(opt, [&] { (void)nf::evaluate_xnnpack(*models[0], data); });
-    extras.push_back({"eval_xnnpack_vs_engine", "dense", 256, t_engine / t_xnn});
+    extras.push_back({"eval_xnnpack_vs_engine", "dense", nf::kEvalBatch, t_engine / t_xnn});
     if (!opt.json) {
       std::printf(
-          "\nevaluation of dense (2048 examples, batch 256): engine %.0f samples/s, "
+          "\nevaluation of dense (2048 examples, batch %d): engine %.0f samples/s, "
           "XNNPACK %.0f samples/s\n",
-          static_cast<double>(data.size) / t_engine, static_cast<double>(data.size) / t_xnn);
+          nf::kEvalBatch, static_cast<double>(data.size) / t_engine,
+          static_cast<double>(data.size) / t_xnn);
     }
   }
 

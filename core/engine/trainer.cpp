@@ -115,7 +115,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
 }
 
 EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices) {
-  constexpr int kBatch = 256;
+  constexpr int kBatch = kEvalBatch;
   assert(data.dim == model.input_dim());
   EvalStats stats;
   const int64_t total = indices.empty() ? data.size : static_cast<int64_t>(indices.size());
