@@ -248,7 +248,7 @@ float* ModelImpl::sublayer_output(int layer, int sublayer) {
   return ws_->out[layer].data();
 }
 
-double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
+double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, double loss_before) {
   const KernelTable& kt = kernels();
   const size_t s = ws_->stride;
   const bool b1 = s == 1;
@@ -318,7 +318,7 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
   // sum log(sum_b) as the log of products: each sum is in [1, classes], so
   // a product of up to 16 stays far inside double's range (one log per 16
   // examples instead of one per example).
-  double loss = 0.0;
+  double loss = loss_before;
   for (int b0 = 0; b0 < n; b0 += 16) {
     double prod = 1.0;
     for (int b = b0; b < n && b < b0 + 16; ++b) {

@@ -75,6 +75,12 @@ class ModelImpl {
   // one for evaluation, so that alternating train() and evaluate() calls
   // keep both sized and allocate nothing.
   void use_eval_workspace(bool eval) { ws_ = eval ? &eval_ws_ : &train_ws_; }
+  // Examples per batch of the training workspace when it holds batches of
+  // 16 or more, else 0. Evaluation runs in it when there is one, so that a
+  // device that trains and evaluates keeps one workspace.
+  int training_batch_capacity() const {
+    return train_ws_.stride >= 16 ? static_cast<int>(train_ws_.stride) : 0;
+  }
 
   // Copies examples into the input matrix and their labels. Preconditions:
   // 1 <= size <= capacity, indices valid, data.dim == input dim.
@@ -82,10 +88,12 @@ class ModelImpl {
   // Same from row-major features (n rows of input_dim floats) and labels.
   void load_rows(const float* features, const int32_t* labels, int n);
 
-  // Forward pass over the loaded batch. Returns the summed softmax
-  // cross-entropy; adds the number of correct argmax predictions to *correct
-  // when not null. When `for_backward`, leaves d(mean loss)/d(logits) for backward().
-  double forward(const float* w, bool for_backward, int64_t* correct);
+  // Forward pass over the loaded batch. Returns loss_before plus the summed
+  // softmax cross-entropy, added in a fixed chain per group of 16 examples,
+  // so that a data set's loss has the same bits in batches of any multiple
+  // of 16; adds the number of correct argmax predictions to *correct when
+  // not null. When `for_backward`, leaves d(mean loss)/d(logits) for backward().
+  double forward(const float* w, bool for_backward, int64_t* correct, double loss_before = 0.0);
   // Gradient of the mean loss of the last forward() into grad (parameter count).
   void backward(const float* w, float* grad);
 

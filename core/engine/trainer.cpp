@@ -122,16 +122,24 @@ EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int6
   stats.examples = total;
   if (total == 0) return stats;
   engine::ModelImpl& m = model.impl();
-  m.use_eval_workspace(true);
-  m.prepare(kBatch, 1);
+  // In the training workspace when train() sized one for batches (no
+  // second workspace on a device that trains and evaluates), else in the
+  // evaluation workspace. forward() chains the loss per 16 examples, so
+  // both give the same bits.
+  const int trained_batch = m.training_batch_capacity();
+  const int batch_size = trained_batch > 0 ? trained_batch : kBatch;
+  if (trained_batch == 0) {
+    m.use_eval_workspace(true);
+    m.prepare(kBatch, 1);
+  }
   double loss = 0.0;
   int64_t correct = 0;
-  int64_t batch[kBatch];
-  for (int64_t b0 = 0; b0 < total; b0 += kBatch) {
-    const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
+  std::vector<int64_t> batch(static_cast<size_t>(batch_size));
+  for (int64_t b0 = 0; b0 < total; b0 += batch_size) {
+    const int n = static_cast<int>(std::min<int64_t>(batch_size, total - b0));
     for (int i = 0; i < n; ++i) batch[i] = indices.empty() ? b0 + i : indices[b0 + i];
-    m.load_batch(data, std::span<const int64_t>(batch, static_cast<size_t>(n)));
-    loss += m.forward(m.params.data(), false, &correct);
+    m.load_batch(data, std::span<const int64_t>(batch.data(), static_cast<size_t>(n)));
+    loss = m.forward(m.params.data(), false, &correct, loss);
   }
   m.use_eval_workspace(false);
   stats.loss = loss / static_cast<double>(total);

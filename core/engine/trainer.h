@@ -61,8 +61,11 @@ struct EvalStats {
 // on devices that have 8 MB in all.
 inline constexpr int kEvalBatch = 64;
 
-// Evaluates on data[indices] (all examples when `indices` is empty), in
-// batches of kEvalBatch on one thread, with the engine's kernels. (XNNPACK's dense
+// Evaluates on data[indices] (all examples when `indices` is empty) with
+// the engine's kernels: in the training workspace (its batch size and
+// threads) when train() has sized one for batches of 16 or more, else in
+// batches of kEvalBatch on one thread in a workspace of its own. The result
+// has the same bits either way. (XNNPACK's dense
 // evaluation is evaluate_xnnpack in xnn_dense.h, in its own library, so that
 // programs that never use it do not link XNNPACK.) Preconditions (asserted):
 // data.dim equals the model's input dimension and every label and index is in

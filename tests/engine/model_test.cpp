@@ -263,6 +263,31 @@ TEST_CASE("training learns, is deterministic and thread-count independent") {
   }
 }
 
+TEST_CASE("evaluation gives the same bits in the training workspace as in its own") {
+  const Dataset data = teacher_dataset(300, 24, 4, 5);  // 300: a last group of 12
+  auto spec = parse_model_spec("24|32:relu:clos|16:tanh:dense|4:linear:dense;seed=3");
+  REQUIRE(spec.is_ok());
+  for (int train_batch : {1, 16, 48, 100}) {
+    CAPTURE(train_batch);
+    auto model = std::move(Model::create(*spec)).value();
+    const EvalStats own = evaluate(*model, data);  // nothing trained yet: its own workspace
+    CHECK(model->impl().training_batch_capacity() == 0);
+    TrainConfig cfg;
+    cfg.batch_size = train_batch;
+    cfg.learning_rate = 0.0f;  // the values stay as they are
+    cfg.threads = 2;
+    std::vector<int64_t> idx(50);
+    for (int i = 0; i < 50; ++i) idx[i] = i;
+    REQUIRE(train(*model, data, idx, cfg).is_ok());
+    CHECK(model->impl().training_batch_capacity() ==
+          (train_batch == 1 ? 0 : (train_batch + 15) / 16 * 16));
+    const EvalStats reused = evaluate(*model, data);
+    CHECK(reused.examples == own.examples);
+    CHECK(reused.accuracy == own.accuracy);
+    CHECK(std::memcmp(&reused.loss, &own.loss, sizeof(double)) == 0);
+  }
+}
+
 TEST_CASE("train rejects bad input with a clear message") {
   const Dataset data = teacher_dataset(10, 5, 3, 1);
   auto model = std::move(Model::create(*parse_model_spec("6|3:linear:dense"))).value();
