@@ -61,7 +61,7 @@ size_t batch_stride(int capacity) {
 
 template <typename F>
 void ModelImpl::parallel(int64_t work, F&& fn) {
-  if (work < min_parallel_work) {
+  if (work < min_parallel_work || !split_) {
     fn(0, 1);
     return;
   }

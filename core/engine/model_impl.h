@@ -25,6 +25,7 @@
 #include "core/engine/model_spec.h"
 #include "core/engine/optimizer.h"
 #include "core/engine/sublayer_op.h"
+#include "core/engine/thread_choice.h"
 #include "core/engine/thread_pool.h"
 #include "core/fabric/cascade.h"
 
@@ -64,6 +65,9 @@ class ModelImpl {
   std::vector<float> anchor;
   std::vector<int64_t> order;
   Optimizer optimizer;
+  // Whether train()'s steps split between threads; kept across calls, so
+  // that a client's short rounds continue one schedule of probes.
+  ThreadChoice thread_choice;
 
   // Sizes the workspace for batches of up to `capacity` examples and
   // `threads` threads; the evaluation workspace gets no gradient buffers.
@@ -101,6 +105,10 @@ class ModelImpl {
   // split between the threads in ranges of whole cache lines.
   void update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
               std::span<const float> anchor);
+  // Whether sections of at least min_parallel_work are split between the
+  // threads (the default) or all run on the calling thread; the same bits
+  // either way. train() sets it per step (ThreadChoice).
+  void set_split(bool split) { split_ = split; }
   // Keeps the workers spinning between the sections of a training loop
   // (WorkerPool::hold); train() holds them while it runs.
   void hold_workers(bool held) { ws_->pool->hold(held); }
@@ -146,6 +154,7 @@ class ModelImpl {
     std::unique_ptr<WorkerPool> pool;
   };
   Workspace train_ws_, eval_ws_;
+  bool split_ = true;
   Workspace* ws_ = &train_ws_;
 };
 

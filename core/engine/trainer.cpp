@@ -89,24 +89,42 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   TrainStats stats;
   double loss_sum = 0.0;
   const auto n_total = static_cast<int64_t>(m.order.size());
-  // The workers spin between the sections of the loop's steps instead of
-  // sleeping after a few microseconds (WorkerPool::hold).
-  struct HeldWorkers {
+  // With several threads, each step splits its sections between them or
+  // runs on this thread, whichever measured faster (ThreadChoice); split
+  // steps keep the workers spinning between sections (WorkerPool::hold).
+  // Leaves the workspace splitting and its workers free to sleep.
+  struct Split {
     engine::ModelImpl& impl;
-    explicit HeldWorkers(engine::ModelImpl& i) : impl(i) { impl.hold_workers(true); }
-    ~HeldWorkers() { impl.hold_workers(false); }
-    HeldWorkers(const HeldWorkers&) = delete;
-    HeldWorkers& operator=(const HeldWorkers&) = delete;
-  } held(m);
+    void set(bool split) {
+      impl.set_split(split);
+      impl.hold_workers(split);
+    }
+    ~Split() {
+      impl.set_split(true);
+      impl.hold_workers(false);
+    }
+  } split{m};
+  const bool can_split = config.threads > 1 && config.batch_size > 1;
+  const bool choose = can_split && config.choose_threads;
+  if (!choose) split.set(true);
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     rng.shuffle(std::span<int64_t>(m.order));
     for (int64_t b0 = 0; b0 < n_total; b0 += config.batch_size) {
       const int64_t n = std::min<int64_t>(config.batch_size, n_total - b0);
+      const bool split_step = choose ? m.thread_choice.split() : can_split;
+      if (choose) split.set(split_step);
+      stats.split_steps += split_step ? 1 : 0;
+      const auto step_start = std::chrono::steady_clock::now();
       m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
       loss_sum += m.forward(m.params.data(), true, nullptr);
       m.backward(m.params.data(), m.grad.data());
       m.update(m.optimizer, m.params, m.grad, anchor);
       stats.examples += n;
+      if (choose) {
+        m.thread_choice.record(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count(),
+            n == config.batch_size);
+      }
     }
   }
   stats.mean_loss = stats.examples > 0 ? loss_sum / static_cast<double>(stats.examples) : 0.0;

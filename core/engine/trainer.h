@@ -33,12 +33,18 @@ struct TrainConfig {
   float prox_mu = 0.0f;    // 0: no FedProx term
   uint64_t seed = 0;       // shuffling
   int threads = 1;
+  // With threads > 1: each step runs on one thread or splits between all,
+  // whichever measures faster (ThreadChoice); false: every step splits.
+  bool choose_threads = true;
 };
 
 struct TrainStats {
   int64_t examples = 0;    // examples processed (epochs x indices)
   double mean_loss = 0.0;  // mean training loss over those examples, before each step
   double seconds = 0.0;
+  // With threads > 1: the steps that split their sections between threads;
+  // the others ran on one thread because it measured faster (ThreadChoice).
+  int64_t split_steps = 0;
 };
 
 // Trains `model` in place on data[indices]. With prox_mu > 0 the anchor is

@@ -243,9 +243,19 @@ TEST_CASE("training learns, is deterministic and thread-count independent") {
       auto s1 = train(*m1, data, idx, cfg);
       REQUIRE_MESSAGE(s1.is_ok(), s1.status().to_string());
       cfg.threads = 2;
-      m2->impl().min_parallel_work = 0;  // a small model: split every section
+      cfg.choose_threads = false;        // every step splits...
+      m2->impl().min_parallel_work = 0;  // ...every section: a small model
       auto s2 = train(*m2, data, idx, cfg);
       REQUIRE(s2.is_ok());
+      CHECK(s2->split_steps == (batch == 1 ? 0 : 4 * ((300 + batch - 1) / batch)));
+      // Steps that choose between one thread and two by timing them: the
+      // same values whatever was chosen.
+      cfg.choose_threads = true;
+      auto m3 = std::move(Model::create(*spec)).value();
+      m3->impl().min_parallel_work = 0;
+      REQUIRE(train(*m3, data, idx, cfg).is_ok());
+      CHECK(std::memcmp(m1->parameters().data(), m3->parameters().data(),
+                        m1->parameters().size() * sizeof(float)) == 0);
       CHECK(s1->examples == 4 * 300);
       CHECK(std::memcmp(m1->parameters().data(), m2->parameters().data(),
                         m1->parameters().size() * sizeof(float)) == 0);
