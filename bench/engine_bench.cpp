@@ -152,7 +152,11 @@ struct Stepper {
     oc.momentum = 0.9f;
     opt.reset(oc, m.parameter_count());
     m.impl().prepare(b, threads);
+    m.impl().hold_workers(true);  // as train() does
   }
+  ~Stepper() { model.impl().hold_workers(false); }
+  Stepper(const Stepper&) = delete;
+  Stepper& operator=(const Stepper&) = delete;
   void operator()() {
     if (next + batch > data.size) next = 0;
     nf::engine::ModelImpl& impl = model.impl();
@@ -160,7 +164,7 @@ struct Stepper {
     next += batch;
     impl.forward(model.parameters().data(), true, nullptr);
     impl.backward(model.parameters().data(), grad.data());
-    opt.step(model.parameters(), grad, {});
+    impl.update(opt, model.parameters(), grad, {});
   }
 };
 
@@ -414,6 +418,43 @@ int main(int argc, char** argv) {
       extras.push_back(
           {"threads_2_vs_1_cpu_cost", cases[i].name, big, median(cpu2) / median(cpu1)});
       model.impl().prepare(big, 1);
+      // train() as a client runs it (the 2048 examples, one epoch): with 2
+      // threads each step runs on one thread or splits, whichever measured
+      // faster (ThreadChoice), so this is what a user who sets threads = 2
+      // gets. Two models, so that neither call re-creates a pool.
+      auto twin = nf::Model::create(model.spec());
+      if (twin.is_ok()) {
+        std::vector<int64_t> all(static_cast<size_t>(data.size));
+        for (int64_t e = 0; e < data.size; ++e) all[static_cast<size_t>(e)] = e;
+        nf::TrainConfig tc;
+        tc.batch_size = big;
+        tc.learning_rate = 1e-3f;
+        tc.momentum = 0.9f;
+        nf::TrainConfig tc2 = tc;
+        tc2.threads = 2;
+        nf::Model& other = **twin;
+        int64_t split = 0, steps = 0;
+        std::vector<double> t1, t2;
+        for (int r = 0; r < reps; ++r) {
+          t1.push_back(seconds_per_call(
+              opt, [&] { (void)nf::train(model, data, all, tc); }, Timer::kWall));
+          t2.push_back(seconds_per_call(
+              opt,
+              [&] {
+                auto st = nf::train(other, data, all, tc2);
+                if (st.is_ok()) {
+                  split += st->split_steps;
+                  steps += (data.size + big - 1) / big;
+                }
+              },
+              Timer::kWall));
+        }
+        extras.push_back(
+            {"train_threads_2_vs_1_wall", cases[i].name, big, median(t1) / median(t2)});
+        extras.push_back(
+            {"train_threads_2_split_share", cases[i].name, big,
+             steps > 0 ? static_cast<double>(split) / static_cast<double>(steps) : 0.0});
+      }
     }
     if (!opt.skip_scalar) {
       Stepper simd(model, data, big, 1);
@@ -433,12 +474,13 @@ int main(int argc, char** argv) {
         median_seconds_per_call(opt, [&] { (void)nf::evaluate(*models[0], data); });
     const double t_xnn =
         median_seconds_per_call(opt, [&] { (void)nf::evaluate_xnnpack(*models[0], data); });
-    extras.push_back({"eval_xnnpack_vs_engine", "dense", 256, t_engine / t_xnn});
+    extras.push_back({"eval_xnnpack_vs_engine", "dense", nf::kEvalBatch, t_engine / t_xnn});
     if (!opt.json) {
       std::printf(
-          "\nevaluation of dense (2048 examples, batch 256): engine %.0f samples/s, "
+          "\nevaluation of dense (2048 examples, batch %d): engine %.0f samples/s, "
           "XNNPACK %.0f samples/s\n",
-          static_cast<double>(data.size) / t_engine, static_cast<double>(data.size) / t_xnn);
+          nf::kEvalBatch, static_cast<double>(data.size) / t_engine,
+          static_cast<double>(data.size) / t_xnn);
     }
   }
 

@@ -78,7 +78,10 @@ int main(int argc, char** argv) {
   app.add_option("--csv", config.data.csv, "CSV file (label last) when --data csv");
   app.add_option("--state-dir", config.state_dir, "Where progress survives restarts")
       ->capture_default_str();
-  app.add_option("--threads", config.threads, "Training threads")->capture_default_str();
+  app.add_option("--threads", config.threads,
+                 "Training threads (at most: each step runs on one or splits between all, "
+                 "whichever measures faster)")
+      ->capture_default_str();
   app.add_option("--memory-limit-mib", config.limits.memory_mib,
                  "Address-space limit in MiB (0: none)");
   app.add_option("--max-examples", config.limits.max_examples,

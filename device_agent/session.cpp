@@ -142,7 +142,7 @@ SessionStep AgentSession::on_message(Message message) {
           step.note = "round " + std::to_string(round) + " issued again as task " +
                       std::to_string(task->task_id) + " (an update for round " +
                       std::to_string(saved_.last_completed_round) + " was sent as task " +
-                      std::to_string(saved_.sent_task) + "): training it";
+                      std::to_string(saved_.last_answered_task()) + "): training it";
         }
         current_ = TrainTask{task->round, task->task_id, {}, task->hyper, task->deadline_ms};
         state_ = SessionState::kTraining;

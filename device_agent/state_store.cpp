@@ -38,8 +38,6 @@ Result<AgentState> DirStateStore::load() {
     }
   }
   s.last_completed_round = t["last_completed_round"].value_or<int64_t>(-1);
-  s.sent_round = t["sent_round"].value_or<int64_t>(-1);
-  s.sent_task = static_cast<uint64_t>(t["sent_task"].value_or<int64_t>(0));
   s.updates_sent = t["updates_sent"].value_or<int64_t>(0);
   if (const toml::array* answered = t["answered_tasks"].as_array()) {
     for (const auto& id : *answered) {
@@ -50,9 +48,10 @@ Result<AgentState> DirStateStore::load() {
       }
       s.answered_tasks.push_back(static_cast<uint64_t>(*value));
     }
-  } else if (s.sent_round >= 0) {
-    // Written before answered_tasks existed: the last update sent is known.
-    s.answered_tasks.push_back(s.sent_task);
+  } else if (t["sent_round"].value_or<int64_t>(-1) >= 0) {
+    // Written before answered_tasks existed: the last update sent is known
+    // as (sent_round, sent_task), which later files no longer write.
+    s.answered_tasks.push_back(static_cast<uint64_t>(t["sent_task"].value_or<int64_t>(0)));
   }
   return s;
 }
@@ -70,8 +69,6 @@ Status DirStateStore::save(const AgentState& s) {
   out << "# nf-agent state: rewritten atomically after every task; do not edit while running\n"
       << "model_identity = \"" << (s.model_identity ? hash_hex(s.model_identity) : "") << "\"\n"
       << "last_completed_round = " << s.last_completed_round << "\n"
-      << "sent_round = " << s.sent_round << "\n"
-      << "sent_task = " << static_cast<int64_t>(s.sent_task) << "\n"
       << "updates_sent = " << s.updates_sent << "\n"
       << "answered_tasks = [";
   for (size_t i = 0; i < s.answered_tasks.size(); ++i) {

@@ -29,20 +29,18 @@ struct AgentState {
   // aggregator's current one, so a few suffice; the bound keeps the file small.
   static constexpr size_t kRememberedTasks = 16;
 
-  uint64_t model_identity = 0;        // identity of the model last welcomed with, 0 if none
-  int64_t last_completed_round = -1;  // round of the last update sent
-  int64_t sent_round = -1;            // (sent_round, sent_task): the last update sent
-  uint64_t sent_task = 0;
+  uint64_t model_identity = 0;           // identity of the model last welcomed with, 0 if none
+  int64_t last_completed_round = -1;     // round of the last update sent
   std::vector<uint64_t> answered_tasks;  // ids of the last updates sent, oldest first
   int64_t updates_sent = 0;              // over the agent's life, for logs
 
+  // Task id of the last update sent, 0 if none.
+  uint64_t last_answered_task() const { return answered_tasks.empty() ? 0 : answered_tasks.back(); }
   bool already_sent(uint64_t task_id) const {
     return std::find(answered_tasks.begin(), answered_tasks.end(), task_id) != answered_tasks.end();
   }
   // Records the update of `task_id` for `round` as sent.
   void record_sent(int64_t round, uint64_t task_id) {
-    sent_round = round;
-    sent_task = task_id;
     last_completed_round = round;
     answered_tasks.push_back(task_id);
     if (answered_tasks.size() > kRememberedTasks) answered_tasks.erase(answered_tasks.begin());

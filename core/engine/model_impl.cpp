@@ -61,11 +61,36 @@ size_t batch_stride(int capacity) {
 
 template <typename F>
 void ModelImpl::parallel(int64_t work, F&& fn) {
-  if (work < min_parallel_work) {
+  if (work < min_parallel_work || !split_) {
     fn(0, 1);
     return;
   }
   ws_->pool->run(fn);
+}
+
+int32_t ModelImpl::gradient_width() const {
+  // The backward pass writes each layer's output gradient and each
+  // sublayer's input gradient, except the first sublayer's: nobody needs
+  // the gradient of the data (784 rows where the widest other is 364 in the
+  // standard Clos model).
+  int32_t width = 1;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    width = std::max(width, layers[l].n_out);
+    for (size_t i = 0; i < layers[l].ops.size(); ++i) {
+      const SublayerOp& op = layers[l].ops[i];
+      width = std::max(width, op.rows());
+      if (l > 0 || i > 0) width = std::max(width, op.cols());
+    }
+  }
+  return width;
+}
+
+int32_t ModelImpl::max_block_width() const {
+  int32_t k = 1;
+  for (const LayerPlan& layer : layers) {
+    for (const SublayerOp& op : layer.ops) k = std::max(k, op.max_k());
+  }
+  return k;
 }
 
 void ModelImpl::prepare(int capacity, int threads) {
@@ -82,8 +107,6 @@ void ModelImpl::prepare(int capacity, int threads) {
     ws_->threads = threads;
   }
   const size_t s = ws_->stride;
-  int32_t max_width = spec.input_dim;
-  int32_t max_k = 1;
   ws_->input.assign(static_cast<size_t>(spec.input_dim) * s, 0.0f);
   ws_->hidden.assign(layers.size(), {});
   ws_->out.assign(layers.size(), {});
@@ -93,14 +116,16 @@ void ModelImpl::prepare(int capacity, int threads) {
       ws_->hidden[l].emplace_back(static_cast<size_t>(layer.ops[i].rows()) * s, 0.0f);
     }
     ws_->out[l].assign(static_cast<size_t>(layer.n_out) * s, 0.0f);
-    for (const SublayerOp& op : layer.ops) {
-      max_width = std::max({max_width, op.rows(), op.cols()});
-      max_k = std::max(max_k, op.max_k());
-    }
   }
-  ws_->grad_a.assign(static_cast<size_t>(max_width) * s, 0.0f);
-  ws_->grad_b.assign(static_cast<size_t>(max_width) * s, 0.0f);
-  const size_t scratch = padded_width(max_k, 16) * std::max<size_t>(s, 2);
+  // Evaluation runs forward only: the loss pass needs the classes' rows,
+  // and the kernels' scratch is read only by the batch-1 path.
+  const bool training = ws_ == &train_ws_;
+  const size_t gw =
+      training ? static_cast<size_t>(gradient_width()) : static_cast<size_t>(layers.back().n_out);
+  ws_->grad_a.assign(gw * s, 0.0f);
+  ws_->grad_b.assign(training ? gw * s : 0, 0.0f);
+  const size_t scratch =
+      training || s == 1 ? padded_width(max_block_width(), 16) * std::max<size_t>(s, 2) : 0;
   ws_->scratch.assign(static_cast<size_t>(ws_->threads), FloatBuffer(scratch, 0.0f));
   ws_->labels.assign(ws_->stride, 0);
   ws_->row_index.assign(ws_->stride, 0);
@@ -111,20 +136,28 @@ void ModelImpl::prepare(int capacity, int threads) {
 int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
   const auto s = static_cast<int64_t>(batch_stride(capacity));
   int64_t floats = int64_t{spec.input_dim} * s;
-  int64_t width = spec.input_dim, k = 1;
   for (const LayerPlan& layer : layers) {
     for (size_t i = 0; i + 1 < layer.ops.size(); ++i) floats += int64_t{layer.ops[i].rows()} * s;
     floats += int64_t{layer.n_out} * s;
-    for (const SublayerOp& op : layer.ops) {
-      width = std::max<int64_t>({width, op.rows(), op.cols()});
-      k = std::max<int64_t>(k, op.max_k());
-    }
   }
-  floats += 2 * width * s + int64_t{threads} *
-                                static_cast<int64_t>(padded_width(static_cast<int>(k), 16)) *
-                                std::max<int64_t>(s, 2);
-  // Labels, and the loss pass's per-example max (float) and sum (double).
-  return floats * static_cast<int64_t>(sizeof(float)) + int64_t{capacity} * 4 + s * (4 + 8);
+  floats += 2 * int64_t{gradient_width()} * s +
+            int64_t{threads} * static_cast<int64_t>(padded_width(max_block_width(), 16)) *
+                std::max<int64_t>(s, 2);
+  // Per lane: label and row index (int32), the loss pass's max (float) and
+  // sum (double).
+  return floats * static_cast<int64_t>(sizeof(float)) + s * (4 + 4 + 4 + 8);
+}
+
+int64_t ModelImpl::allocated_workspace_bytes() const {
+  auto bytes = [](const auto& v) { return static_cast<int64_t>(v.size() * sizeof(v[0])); };
+  int64_t total = bytes(ws_->input) + bytes(ws_->grad_a) + bytes(ws_->grad_b) + bytes(ws_->labels) +
+                  bytes(ws_->row_index) + bytes(ws_->loss_max) + bytes(ws_->loss_sum);
+  for (const auto& layer : ws_->hidden) {
+    for (const FloatBuffer& h : layer) total += bytes(h);
+  }
+  for (const FloatBuffer& o : ws_->out) total += bytes(o);
+  for (const FloatBuffer& sc : ws_->scratch) total += bytes(sc);
+  return total;
 }
 
 int64_t ModelImpl::index_bytes() const {
@@ -160,14 +193,35 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
     for (size_t b = 0; b < s; ++b) {
       rows[b] = static_cast<int32_t>(indices[b < static_cast<size_t>(n) ? b : 0]);
     }
-    kernels().gather_transpose(static_cast<int>(s), dim, data.features.data(), rows,
-                               static_cast<size_t>(dim), ws_->input.data(), s);
+    // Features split between the threads in whole 16-feature tiles.
+    const KernelTable& kt = kernels();
+    parallel(int64_t{dim} * static_cast<int64_t>(s), [&](int part, int parts) {
+      const int32_t tiles = (dim + 15) / 16;
+      const int32_t f0 = std::min(dim, tiles * part / parts * 16);
+      const int32_t f1 = std::min(dim, tiles * (part + 1) / parts * 16);
+      if (f1 > f0) {
+        kt.gather_transpose(static_cast<int>(s), f1 - f0, data.features.data() + f0, rows,
+                            static_cast<size_t>(dim), ws_->input.data() + f0 * s, s);
+      }
+    });
     return;
   }
   for (int b = 0; b < n; ++b) {
     const float* row = data.features.data() + indices[b] * dim;
     for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = row[f];
   }
+}
+
+void ModelImpl::update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
+                       std::span<const float> anchor) {
+  const OptimizerStep step = opt.plan_step(w, grad, anchor);
+  const KernelTable& kt = kernels();
+  const size_t lines = (step.n + 15) / 16;
+  parallel(static_cast<int64_t>(step.n), [&](int part, int parts) {
+    const size_t begin = std::min(step.n, lines * part / parts * 16);
+    const size_t end = std::min(step.n, lines * (part + 1) / parts * 16);
+    if (end > begin) kt.optimizer_step(Optimizer::slice(step, begin, end));
+  });
 }
 
 void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
@@ -194,7 +248,7 @@ float* ModelImpl::sublayer_output(int layer, int sublayer) {
   return ws_->out[layer].data();
 }
 
-double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
+double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, double loss_before) {
   const KernelTable& kt = kernels();
   const size_t s = ws_->stride;
   const bool b1 = s == 1;
@@ -264,7 +318,7 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct) {
   // sum log(sum_b) as the log of products: each sum is in [1, classes], so
   // a product of up to 16 stays far inside double's range (one log per 16
   // examples instead of one per example).
-  double loss = 0.0;
+  double loss = loss_before;
   for (int b0 = 0; b0 < n; b0 += 16) {
     double prod = 1.0;
     for (int b = b0; b < n && b < b0 + 16; ++b) {

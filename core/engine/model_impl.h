@@ -25,6 +25,7 @@
 #include "core/engine/model_spec.h"
 #include "core/engine/optimizer.h"
 #include "core/engine/sublayer_op.h"
+#include "core/engine/thread_choice.h"
 #include "core/engine/thread_pool.h"
 #include "core/fabric/cascade.h"
 
@@ -64,9 +65,13 @@ class ModelImpl {
   std::vector<float> anchor;
   std::vector<int64_t> order;
   Optimizer optimizer;
+  // Whether train()'s steps split between threads; kept across calls, so
+  // that a client's short rounds continue one schedule of probes.
+  ThreadChoice thread_choice;
 
   // Sizes the workspace for batches of up to `capacity` examples and
-  // `threads` threads. Precondition: capacity >= 1, threads >= 1.
+  // `threads` threads; the evaluation workspace gets no gradient buffers.
+  // Precondition: capacity >= 1, threads >= 1.
   void prepare(int capacity, int threads);
   int capacity() const { return ws_->capacity; }
   size_t stride() const { return ws_->stride; }
@@ -74,6 +79,12 @@ class ModelImpl {
   // one for evaluation, so that alternating train() and evaluate() calls
   // keep both sized and allocate nothing.
   void use_eval_workspace(bool eval) { ws_ = eval ? &eval_ws_ : &train_ws_; }
+  // Examples per batch of the training workspace when it holds batches of
+  // 16 or more, else 0. Evaluation runs in it when there is one, so that a
+  // device that trains and evaluates keeps one workspace.
+  int training_batch_capacity() const {
+    return train_ws_.stride >= 16 ? static_cast<int>(train_ws_.stride) : 0;
+  }
 
   // Copies examples into the input matrix and their labels. Preconditions:
   // 1 <= size <= capacity, indices valid, data.dim == input dim.
@@ -81,22 +92,44 @@ class ModelImpl {
   // Same from row-major features (n rows of input_dim floats) and labels.
   void load_rows(const float* features, const int32_t* labels, int n);
 
-  // Forward pass over the loaded batch. Returns the summed softmax
-  // cross-entropy; adds the number of correct argmax predictions to *correct
-  // when not null. When `for_backward`, leaves d(mean loss)/d(logits) for backward().
-  double forward(const float* w, bool for_backward, int64_t* correct);
+  // Forward pass over the loaded batch. Returns loss_before plus the summed
+  // softmax cross-entropy, added in a fixed chain per group of 16 examples,
+  // so that a data set's loss has the same bits in batches of any multiple
+  // of 16; adds the number of correct argmax predictions to *correct when
+  // not null. When `for_backward`, leaves d(mean loss)/d(logits) for backward().
+  double forward(const float* w, bool for_backward, int64_t* correct, double loss_before = 0.0);
   // Gradient of the mean loss of the last forward() into grad (parameter count).
   void backward(const float* w, float* grad);
 
+  // One optimizer update of `w` by `grad` (Optimizer::step), its elements
+  // split between the threads in ranges of whole cache lines.
+  void update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
+              std::span<const float> anchor);
+  // Whether sections of at least min_parallel_work are split between the
+  // threads (the default) or all run on the calling thread; the same bits
+  // either way. train() sets it per step (ThreadChoice).
+  void set_split(bool split) { split_ = split; }
+  // Keeps the workers spinning between the sections of a training loop
+  // (WorkerPool::hold); train() holds them while it runs.
+  void hold_workers(bool held) { ws_->pool->hold(held); }
+
   // Output activations of layer `layer` (feature-major, stride()).
   const float* layer_output(int layer) const { return ws_->out[layer].data(); }
+  // Bytes of the training workspace prepare(capacity, threads) allocates.
   int64_t workspace_bytes(int capacity, int threads) const;
+  // Rows of the widest gradient the backward pass writes (the data's
+  // gradient is never computed).
+  int32_t gradient_width() const;
+  // Bytes the current workspace holds (what workspace_bytes predicts).
+  int64_t allocated_workspace_bytes() const;
   int64_t index_bytes() const;
 
  private:
   const KernelTable& kernels() const {
     return kernel_override != nullptr ? *kernel_override : active_kernels();
   }
+  // Widest block (or CSR row) of any sublayer: the scratch's row length.
+  int32_t max_block_width() const;
   const float* sublayer_input(int layer, int sublayer) const;
   float* sublayer_output(int layer, int sublayer);
   // Runs fn(part, parts) on the pool, or as fn(0, 1) when `work` (multiply-
@@ -121,6 +154,7 @@ class ModelImpl {
     std::unique_ptr<WorkerPool> pool;
   };
   Workspace train_ws_, eval_ws_;
+  bool split_ = true;
   Workspace* ws_ = &train_ws_;
 };
 

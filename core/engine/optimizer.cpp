@@ -58,6 +58,26 @@ int64_t Optimizer::state_bytes() const {
 
 void Optimizer::step(std::span<float> w, std::span<const float> grad,
                      std::span<const float> anchor) {
+  // The update is a kernel so that it runs with the CPU's vector width
+  // (this file is compiled for the baseline instruction set).
+  engine::active_kernels().optimizer_step(plan_step(w, grad, anchor));
+}
+
+engine::OptimizerStep Optimizer::slice(const engine::OptimizerStep& step, size_t begin,
+                                       size_t end) {
+  assert(begin <= end && end <= step.n);
+  engine::OptimizerStep part = step;
+  part.n = end - begin;
+  part.w += begin;
+  part.g += begin;
+  if (part.anchor != nullptr) part.anchor += begin;
+  if (part.m != nullptr) part.m += begin;
+  if (part.v != nullptr) part.v += begin;
+  return part;
+}
+
+engine::OptimizerStep Optimizer::plan_step(std::span<float> w, std::span<const float> grad,
+                                           std::span<const float> anchor) {
   const size_t n = w.size();
   assert(grad.size() == n);
   const OptimizerConfig& c = config_;
@@ -105,9 +125,7 @@ void Optimizer::step(std::span<float> w, std::span<const float> grad,
       break;
     }
   }
-  // The update is a kernel so that it runs with the CPU's vector width
-  // (this file is compiled for the baseline instruction set).
-  engine::active_kernels().optimizer_step(st);
+  return st;
 }
 
 }  // namespace nf

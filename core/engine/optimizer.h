@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/engine/float_buffer.h"
+#include "core/engine/kernels.h"
 #include "core/util/status.h"
 
 namespace nf {
@@ -48,6 +49,14 @@ class Optimizer {
   // One update. `anchor` is read only when prox_mu > 0 and then has the size
   // of `w`; `grad` has the size of `w`. Does not allocate.
   void step(std::span<float> w, std::span<const float> grad, std::span<const float> anchor);
+  // The same update split for threads: counts the step, computes the
+  // clipping scale over the whole gradient and returns the kernel call for
+  // every element, which `slice` cuts into ranges; any split gives the same
+  // values (the update is element-wise).
+  engine::OptimizerStep plan_step(std::span<float> w, std::span<const float> grad,
+                                  std::span<const float> anchor);
+  // Elements [begin, end) of a planned step.
+  static engine::OptimizerStep slice(const engine::OptimizerStep& step, size_t begin, size_t end);
   int64_t steps() const { return steps_; }
   int64_t state_bytes() const;
 

@@ -16,6 +16,8 @@ namespace {
 // parts no worker has started) is what removes the wait for a wake-up.
 constexpr int kIdleSpin = 200;
 constexpr int kJoinSpin = 100;
+// While the pool is held (a training loop runs): about 50 us.
+constexpr int kHeldSpin = 2500;
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -39,7 +41,9 @@ WorkerPool::WorkerPool(int threads) : threads_(threads < 1 ? 1 : threads) {
   // member it waits for needs, so members sleep at once.
   const auto cores = static_cast<int>(std::thread::hardware_concurrency());
   const bool spin = cores == 0 || threads_ <= cores;
-  idle_spin_ = spin ? kIdleSpin : 0;
+  short_spin_ = spin ? kIdleSpin : 0;
+  held_spin_ = spin ? kHeldSpin : 0;
+  idle_spin_.store(short_spin_);
   join_spin_ = spin ? kJoinSpin : 0;
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker(); });
 }
@@ -105,7 +109,8 @@ void WorkerPool::worker() {
   uint32_t seen = 0;
   while (true) {
     uint32_t now = generation_of(state_.load(std::memory_order_acquire));
-    for (int i = 0; now == seen && i < idle_spin_; ++i) {
+    const int spin = idle_spin_.load(std::memory_order_relaxed);
+    for (int i = 0; now == seen && i < spin; ++i) {
       cpu_relax();
       now = generation_of(state_.load(std::memory_order_acquire));
     }

@@ -39,6 +39,15 @@ class WorkerPool {
 
   int size() const { return threads_; }
 
+  // While held, a waiting worker spins up to about 50 us for the next run
+  // instead of a few: set for the length of a training loop, whose serial
+  // pieces between sections (loss, small layers) are longer than the short
+  // spin, so that no section waits for a worker to be woken. Released, an
+  // idle pool sleeps as before. Has no effect with more threads than cores.
+  void hold(bool held) {
+    idle_spin_.store(held ? held_spin_ : short_spin_, std::memory_order_relaxed);
+  }
+
   // Calls fn(part, parts) once for every part = 0 .. parts-1 (parts = size()),
   // each call on one member, and returns when all are done. A member may run
   // several parts (one after the other). Does not allocate.
@@ -60,7 +69,9 @@ class WorkerPool {
   uint32_t claim_and_run(int* ran);
 
   int threads_;
-  int idle_spin_ = 0;  // pause rounds a worker spins before sleeping
+  int short_spin_ = 0;  // pause rounds a worker spins before sleeping
+  int held_spin_ = 0;   // the same while held
+  std::atomic<int> idle_spin_{0};
   int join_spin_ = 0;  // pause rounds the caller spins before sleeping
   std::vector<std::thread> workers_;
   // Written by the caller before the run is published, read by a worker

@@ -89,15 +89,42 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   TrainStats stats;
   double loss_sum = 0.0;
   const auto n_total = static_cast<int64_t>(m.order.size());
+  // With several threads, each step splits its sections between them or
+  // runs on this thread, whichever measured faster (ThreadChoice); split
+  // steps keep the workers spinning between sections (WorkerPool::hold).
+  // Leaves the workspace splitting and its workers free to sleep.
+  struct Split {
+    engine::ModelImpl& impl;
+    void set(bool split) {
+      impl.set_split(split);
+      impl.hold_workers(split);
+    }
+    ~Split() {
+      impl.set_split(true);
+      impl.hold_workers(false);
+    }
+  } split{m};
+  const bool can_split = config.threads > 1 && config.batch_size > 1;
+  const bool choose = can_split && config.choose_threads;
+  if (!choose) split.set(true);
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     rng.shuffle(std::span<int64_t>(m.order));
     for (int64_t b0 = 0; b0 < n_total; b0 += config.batch_size) {
       const int64_t n = std::min<int64_t>(config.batch_size, n_total - b0);
+      const bool split_step = choose ? m.thread_choice.split() : can_split;
+      if (choose) split.set(split_step);
+      stats.split_steps += split_step ? 1 : 0;
+      const auto step_start = std::chrono::steady_clock::now();
       m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
       loss_sum += m.forward(m.params.data(), true, nullptr);
       m.backward(m.params.data(), m.grad.data());
-      m.optimizer.step(m.params, m.grad, anchor);
+      m.update(m.optimizer, m.params, m.grad, anchor);
       stats.examples += n;
+      if (choose) {
+        m.thread_choice.record(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count(),
+            n == config.batch_size);
+      }
     }
   }
   stats.mean_loss = stats.examples > 0 ? loss_sum / static_cast<double>(stats.examples) : 0.0;
@@ -106,23 +133,31 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
 }
 
 EvalStats evaluate(const Model& model, const Dataset& data, std::span<const int64_t> indices) {
-  constexpr int kBatch = 256;
+  constexpr int kBatch = kEvalBatch;
   assert(data.dim == model.input_dim());
   EvalStats stats;
   const int64_t total = indices.empty() ? data.size : static_cast<int64_t>(indices.size());
   stats.examples = total;
   if (total == 0) return stats;
   engine::ModelImpl& m = model.impl();
-  m.use_eval_workspace(true);
-  m.prepare(kBatch, 1);
+  // In the training workspace when train() sized one for batches (no
+  // second workspace on a device that trains and evaluates), else in the
+  // evaluation workspace. forward() chains the loss per 16 examples, so
+  // both give the same bits.
+  const int trained_batch = m.training_batch_capacity();
+  const int batch_size = trained_batch > 0 ? trained_batch : kBatch;
+  if (trained_batch == 0) {
+    m.use_eval_workspace(true);
+    m.prepare(kBatch, 1);
+  }
   double loss = 0.0;
   int64_t correct = 0;
-  int64_t batch[kBatch];
-  for (int64_t b0 = 0; b0 < total; b0 += kBatch) {
-    const int n = static_cast<int>(std::min<int64_t>(kBatch, total - b0));
+  std::vector<int64_t> batch(static_cast<size_t>(batch_size));
+  for (int64_t b0 = 0; b0 < total; b0 += batch_size) {
+    const int n = static_cast<int>(std::min<int64_t>(batch_size, total - b0));
     for (int i = 0; i < n; ++i) batch[i] = indices.empty() ? b0 + i : indices[b0 + i];
-    m.load_batch(data, std::span<const int64_t>(batch, static_cast<size_t>(n)));
-    loss += m.forward(m.params.data(), false, &correct);
+    m.load_batch(data, std::span<const int64_t>(batch.data(), static_cast<size_t>(n)));
+    loss = m.forward(m.params.data(), false, &correct, loss);
   }
   m.use_eval_workspace(false);
   stats.loss = loss / static_cast<double>(total);

@@ -1,4 +1,5 @@
 #include "core/engine/xnn_dense.h"
+#include "core/engine/trainer.h"
 
 #include <xnnpack.h>
 
@@ -89,7 +90,7 @@ bool xnnpack_can_run(const Model& model) {
 // The dense model as a chain of XNNPACK operators on row-major batches.
 Status run_xnnpack(const Model& model, const Dataset& data, std::span<const int64_t> indices,
                    int64_t total, double* loss, int64_t* correct) {
-  constexpr int kBatch = 256;
+  constexpr int kBatch = kEvalBatch;  // as evaluate(), so that the two compare
   std::vector<std::unique_ptr<XnnDense>> ops;
   std::vector<std::vector<float>> acts;
   acts.emplace_back(static_cast<size_t>(kBatch) * model.input_dim());

@@ -80,8 +80,7 @@ TEST_CASE("the directory state store round-trips and starts empty") {
   REQUIRE(store.save(s).is_ok());
   const AgentState r = DirStateStore(dir).load().value();
   CHECK(r.model_identity == s.model_identity);
-  CHECK(r.sent_round == 7);
-  CHECK(r.sent_task == 3);
+  CHECK(r.last_answered_task() == 3);
   CHECK(r.last_completed_round == 7);
   CHECK(r.updates_sent == 5);
   CHECK(r.already_sent(3));
@@ -122,6 +121,7 @@ TEST_CASE("the state remembers the last answered task ids, and reads a file with
   CHECK(old.already_sent(41));
   CHECK_FALSE(old.already_sent(40));
   CHECK(old.last_completed_round == 4);
+  CHECK(old.last_answered_task() == 41);
 }
 
 TEST_CASE("agent config: TOML, unknown keys, validation and round trip") {

@@ -88,7 +88,7 @@ TEST_CASE("a task is trained once and its update carries round, task and bytes")
   CHECK(update.round == 3);
   CHECK(update.task_id == 30);
   CHECK(update.metrics.bytes == 1008);
-  CHECK(store.load().value().sent_round == 3);
+  CHECK(store.load().value().last_answered_task() == 30);
   CHECK(store.load().value().last_completed_round == 3);
 
   // The same task again (a resuming aggregator) is not answered twice.

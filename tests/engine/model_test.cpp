@@ -104,6 +104,40 @@ TEST_CASE("parameter layout, identity and memory report") {
   CHECK(model.memory_report(8, OptimizerKind::kSgd, 0.0f).optimizer_bytes == 0);
 }
 
+TEST_CASE("the memory report's workspace is what training allocates; evaluation has no gradients") {
+  for (const char* text : {"784|300:relu:clos:n=28,m=13,r=28|100:relu:clos|10:linear:dense",
+                           "20|12:relu:dense|5:linear:dense"}) {
+    CAPTURE(text);
+    auto model = std::move(Model::create(*parse_model_spec(text))).value();
+    engine::ModelImpl& m = model->impl();
+    for (int batch : {1, 7, 32}) {
+      for (int threads : {1, 2}) {
+        CAPTURE(batch);
+        CAPTURE(threads);
+        m.prepare(batch, threads);
+        CHECK(m.allocated_workspace_bytes() == m.workspace_bytes(batch, threads));
+      }
+    }
+    // The gradient buffers need not hold the data's gradient: with a
+    // 784-wide input and 364 middle rows, they are 364 rows wide.
+    CHECK(m.gradient_width() == (model->input_dim() == 784 ? 364 : 12));
+    m.use_eval_workspace(true);
+    m.prepare(256, 1);
+    const int64_t eval = m.allocated_workspace_bytes();
+    m.use_eval_workspace(false);
+    m.prepare(256, 1);
+    CHECK(eval < m.allocated_workspace_bytes());
+    int64_t activations = 0;
+    for (int l = 0; l < model->num_layers(); ++l) {
+      for (int i = 0; i + 1 < static_cast<int>(m.layers[l].ops.size()); ++i)
+        activations += m.layers[l].ops[i].rows();
+      activations += m.layers[l].n_out;
+    }
+    // input, activations, the loss's class rows, per-lane loss state
+    CHECK(eval == (model->input_dim() + activations + m.layers.back().n_out) * 256 * 4 + 256 * 20);
+  }
+}
+
 // Mean square of every sublayer output of a model's first layer on unit-variance input.
 std::vector<double> sublayer_second_moments(const Model& model, int examples) {
   const Cascade& c = model.cascade(0);
@@ -209,9 +243,19 @@ TEST_CASE("training learns, is deterministic and thread-count independent") {
       auto s1 = train(*m1, data, idx, cfg);
       REQUIRE_MESSAGE(s1.is_ok(), s1.status().to_string());
       cfg.threads = 2;
-      m2->impl().min_parallel_work = 0;  // a small model: split every section
+      cfg.choose_threads = false;        // every step splits...
+      m2->impl().min_parallel_work = 0;  // ...every section: a small model
       auto s2 = train(*m2, data, idx, cfg);
       REQUIRE(s2.is_ok());
+      CHECK(s2->split_steps == (batch == 1 ? 0 : 4 * ((300 + batch - 1) / batch)));
+      // Steps that choose between one thread and two by timing them: the
+      // same values whatever was chosen.
+      cfg.choose_threads = true;
+      auto m3 = std::move(Model::create(*spec)).value();
+      m3->impl().min_parallel_work = 0;
+      REQUIRE(train(*m3, data, idx, cfg).is_ok());
+      CHECK(std::memcmp(m1->parameters().data(), m3->parameters().data(),
+                        m1->parameters().size() * sizeof(float)) == 0);
       CHECK(s1->examples == 4 * 300);
       CHECK(std::memcmp(m1->parameters().data(), m2->parameters().data(),
                         m1->parameters().size() * sizeof(float)) == 0);
@@ -226,6 +270,31 @@ TEST_CASE("training learns, is deterministic and thread-count independent") {
       REQUIRE(s3.is_ok());
       CHECK(s3->mean_loss < s1->mean_loss);
     }
+  }
+}
+
+TEST_CASE("evaluation gives the same bits in the training workspace as in its own") {
+  const Dataset data = teacher_dataset(300, 24, 4, 5);  // 300: a last group of 12
+  auto spec = parse_model_spec("24|32:relu:clos|16:tanh:dense|4:linear:dense;seed=3");
+  REQUIRE(spec.is_ok());
+  for (int train_batch : {1, 16, 48, 100}) {
+    CAPTURE(train_batch);
+    auto model = std::move(Model::create(*spec)).value();
+    const EvalStats own = evaluate(*model, data);  // nothing trained yet: its own workspace
+    CHECK(model->impl().training_batch_capacity() == 0);
+    TrainConfig cfg;
+    cfg.batch_size = train_batch;
+    cfg.learning_rate = 0.0f;  // the values stay as they are
+    cfg.threads = 2;
+    std::vector<int64_t> idx(50);
+    for (int i = 0; i < 50; ++i) idx[i] = i;
+    REQUIRE(train(*model, data, idx, cfg).is_ok());
+    CHECK(model->impl().training_batch_capacity() ==
+          (train_batch == 1 ? 0 : (train_batch + 15) / 16 * 16));
+    const EvalStats reused = evaluate(*model, data);
+    CHECK(reused.examples == own.examples);
+    CHECK(reused.accuracy == own.accuracy);
+    CHECK(std::memcmp(&reused.loss, &own.loss, sizeof(double)) == 0);
   }
 }
 

@@ -99,6 +99,38 @@ TEST_CASE("FedProx term pulls toward the anchor") {
   CHECK(r.w[0] == doctest::Approx(0.9));
 }
 
+TEST_CASE("a planned step cut into slices gives the values of one step") {
+  // How ModelImpl::update splits the update between threads.
+  for (OptimizerKind kind : {OptimizerKind::kNesterov, OptimizerKind::kAdamW}) {
+    CAPTURE(optimizer_name(kind));
+    OptimizerConfig c;
+    c.kind = kind;
+    c.learning_rate = 0.05f;
+    c.momentum = 0.9f;
+    c.weight_decay = 0.01f;
+    c.clip_norm = 0.5f;  // the scale is computed over the whole gradient
+    c.prox_mu = 0.1f;
+    const size_t n = 37;
+    std::vector<float> g(n), anchor(n), init(n);
+    for (size_t i = 0; i < n; ++i) {
+      g[i] = std::sin(static_cast<float>(i)) * 0.3f;
+      anchor[i] = 0.01f * static_cast<float>(i);
+      init[i] = std::cos(static_cast<float>(i));
+    }
+    Run whole(c, init), sliced(c, init);
+    for (int step = 0; step < 3; ++step) {
+      whole.step(g, anchor);
+      const engine::OptimizerStep plan = sliced.opt.plan_step(sliced.w, g, anchor);
+      for (size_t b : {size_t{0}, size_t{16}, size_t{17}, size_t{32}}) {
+        const size_t e = b == 32 ? n : (b == 0 ? 16 : (b == 16 ? 17 : 32));
+        engine::active_kernels().optimizer_step(Optimizer::slice(plan, b, e));
+      }
+    }
+    CHECK(sliced.opt.steps() == 3);
+    for (size_t i = 0; i < n; ++i) CHECK(sliced.w[i] == whole.w[i]);
+  }
+}
+
 TEST_CASE("optimizer names round-trip") {
   for (OptimizerKind k : {OptimizerKind::kSgd, OptimizerKind::kNesterov, OptimizerKind::kAdam,
                           OptimizerKind::kAdamW}) {

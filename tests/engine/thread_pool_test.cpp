@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/engine/thread_choice.h"
 #include "core/engine/thread_pool.h"
 
 namespace nf::engine {
@@ -69,6 +70,62 @@ TEST_CASE("a slow member makes the caller wait, not return early") {
     CHECK(done[0] == r + 1);
     CHECK(done[1] == r + 1);
   }
+}
+
+TEST_CASE("held workers still run every call and sleep once released") {
+  WorkerPool pool(2);
+  pool.hold(true);
+  CHECK(count_runs(pool, 200, std::chrono::microseconds(0)));
+  CHECK(count_runs(pool, 5, std::chrono::microseconds(300)));  // longer than the held spin
+  pool.hold(false);
+  CHECK(count_runs(pool, 5, std::chrono::microseconds(300)));
+}
+
+// Feeds ThreadChoice step times: `single` for one-thread steps, `split` for
+// split ones; returns what it chose for the steps after each probe.
+std::vector<bool> choices(ThreadChoice& c, int steps, double single, double split) {
+  std::vector<bool> after_probe;
+  for (int i = 0; i < steps; ++i) {
+    const bool s = c.split();
+    if (i % 10 == 9) after_probe.push_back(s);
+    c.record(s ? split : single);
+  }
+  return after_probe;
+}
+
+TEST_CASE("ThreadChoice probes both ways, then runs the faster until the next probe") {
+  ThreadChoice c(/*period=*/10, /*probe=*/3);
+  // A probe alternates: one thread, split, one thread, ...
+  CHECK_FALSE(c.split());
+  c.record(2.0);
+  CHECK(c.split());
+  c.record(1.0);
+  for (int i = 2; i < 6; ++i) {
+    CHECK(c.split() == (i % 2 == 1));
+    c.record(c.split() ? 1.0 : 2.0);
+  }
+  // Split was faster: the rest of the period splits.
+  for (int i = 6; i < 10; ++i) {
+    CHECK(c.split());
+    c.record(1.0);
+  }
+  // The next period probes again and follows a change of the machine.
+  CHECK(choices(c, 10, 1.0, 3.0) == std::vector<bool>{false});
+  CHECK(choices(c, 20, 5.0, 3.0) == std::vector<bool>{true, true});
+  // An outlier in the probe does not decide it (medians), and a step that
+  // is not representative (a short last batch) is not compared.
+  ThreadChoice d(10, 3);
+  const double times[6] = {1.0, 50.0, 1.0, 2.0, 1.0, 2.0};  // one-thread, split, ...
+  for (double t : times) d.record(t, true);
+  CHECK_FALSE(d.split());
+  ThreadChoice e(10, 3);
+  e.record(100.0, true);
+  e.record(0.001, false);  // a short batch, split: ignored
+  e.record(100.0, true);
+  e.record(1.0, true);
+  e.record(100.0, true);
+  e.record(1.0, true);
+  CHECK(e.split());
 }
 
 TEST_CASE("a pool is destroyed cleanly, idle or just used") {
