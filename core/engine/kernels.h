@@ -75,6 +75,13 @@ struct KernelTable {
   void (*block_weight_grad_lanes)(int m, int k, int n, const float* dy, const int32_t* rows,
                                   size_t dy_stride, const float* x, const int32_t* cols,
                                   size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
+  // Same result again, with the batch in the lanes: groups of weights (two
+  // rows x lanes / 2 columns) summed by one transposing reduction instead of
+  // a horizontal sum each. For blocks of few rows, over which the transpose
+  // of block_weight_grad's input would be amortized badly.
+  void (*block_weight_grad_reduce)(int m, int k, int n, const float* dy, const int32_t* rows,
+                                   size_t dy_stride, const float* x, const int32_t* cols,
+                                   size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
 
   // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
   // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].

@@ -58,6 +58,26 @@ struct V {
       _mm256_maskstore_ps(dst + (4 + e) * ld, m, _mm256_permute2f128_ps(u[e], u[4 + e], 0x31));
     }
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+x"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 8 (a transposing
+  // reduction: 14 shuffles and 7 adds for 8 sums).
+  static R reduce_lanes(const R* acc) {
+    R t[4], u[2];
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm256_add_ps(_mm256_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                           _mm256_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+    }
+    for (int i = 0; i < 2; ++i) {
+      u[i] = _mm256_add_ps(_mm256_shuffle_ps(t[2 * i], t[2 * i + 1], 0x44),
+                           _mm256_shuffle_ps(t[2 * i], t[2 * i + 1], 0xEE));
+    }
+    return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
+                         _mm256_permute2f128_ps(u[0], u[1], 0x31));
+  }
+  // Lanes 4..7 moved to 0..3.
+  static R upper_half(R r) { return _mm256_permute2f128_ps(r, r, 0x01); }
   static float hsum(R r) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

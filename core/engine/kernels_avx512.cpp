@@ -70,6 +70,30 @@ struct V {
       _mm512_mask_storeu_ps(dst + (12 + e) * ld, m, _mm512_shuffle_f32x4(vdd, wdd, 0xDD));
     }
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+v"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 16 (a transposing
+  // reduction: 30 shuffles and 15 adds for 16 sums).
+  static R reduce_lanes(const R* acc) {
+    R t[8], u[4];
+    for (int i = 0; i < 8; ++i) {
+      t[i] = _mm512_add_ps(_mm512_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                           _mm512_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+    }
+    // u[i], 128-bit chunk c: sums of acc[4i..4i+3] over chunk c's lanes.
+    for (int i = 0; i < 4; ++i) {
+      u[i] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0x44),
+                           _mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0xEE));
+    }
+    const R v0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
+                               _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+    const R v1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88),
+                               _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x88), _mm512_shuffle_f32x4(v0, v1, 0xDD));
+  }
+  // Lanes 8..15 moved to 0..7.
+  static R upper_half(R r) { return _mm512_shuffle_f32x4(r, r, 0x4E); }
   static float hsum(R r) {
     // In-register shuffles only (extract intrinsics trip a GCC 12 false warning).
     R t = _mm512_add_ps(r, _mm512_shuffle_f32x4(r, r, _MM_SHUFFLE(1, 0, 3, 2)));

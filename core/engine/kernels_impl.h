@@ -3,7 +3,8 @@
 // Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
 // after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
 // zero/set1/load/load_n/store/store_n/fma/hsum/add/sub/mul/relu/
-// select_positive/tree_sum). Everything here has internal
+// select_positive/tree_sum/reduce_lanes/upper_half/in_register).
+// Everything here has internal
 // linkage and uses no standard-library templates, so code compiled with
 // -mavx512f can never be picked by the linker for a caller on another CPU.
 //
@@ -420,6 +421,98 @@ void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t
       if (b < n) a0 = V::fma(V::load_n(g + b, n - b), V::load_n(x0 + b, n - b), a0);
       dwr[j] = V::hsum(a0);
     }
+  }
+}
+
+// Same sums as block_weight_grad_lanes, a group of kL weights at a time:
+// two rows x kL / 2 columns (kL columns of one row in the scalar build)
+// accumulate with the batch in the lanes, then one transposing reduction
+// (V::reduce_lanes: about 2 shuffles and one add per weight) replaces kL
+// horizontal sums (4 and 4 each on AVX-512). The two rows share the loads of
+// x. A short group repeats its last column and an odd row count its last
+// row, and only the valid lanes are stored; columns left after the groups,
+// at most a quarter of one, go through block_weight_grad_lanes.
+constexpr int kRedRows = kL >= 2 ? 2 : 1;
+constexpr int kRedCols = kL / kRedRows;
+
+// n >= kL. kTail: a masked step for the n % kL examples left.
+template <bool kTail>
+[[gnu::always_inline]] inline R reduce_group(int n, int nv, const float* const* g,
+                                             const float* const* xc) {
+  R acc[kRedRows][kRedCols];
+  for (int r = 0; r < kRedRows; ++r) {
+    for (int c = 0; c < kRedCols; ++c) acc[r][c] = V::zero();
+  }
+  int b = 0;
+  do {  // a do-while, as in forward_tile
+    R gv[kRedRows];
+    for (int r = 0; r < kRedRows; ++r) gv[r] = V::load(g[r] + b);
+    for (int c = 0; c < kRedCols; ++c) {
+      R xv = V::load(xc[c] + b);
+      V::in_register(xv);
+      for (int r = 0; r < kRedRows; ++r) acc[r][c] = V::fma(gv[r], xv, acc[r][c]);
+    }
+    b += kL;
+  } while (b < nv);
+  if (kTail) {
+    const int t = n - b;
+    R gv[kRedRows];
+    for (int r = 0; r < kRedRows; ++r) gv[r] = V::load_n(g[r] + b, t);
+    for (int c = 0; c < kRedCols; ++c) {
+      const R xv = V::load_n(xc[c] + b, t);
+      for (int r = 0; r < kRedRows; ++r) acc[r][c] = V::fma(gv[r], xv, acc[r][c]);
+    }
+  }
+  return V::reduce_lanes(&acc[0][0]);
+}
+
+template <bool kTail>
+int weight_grad_reduce_groups(int m, int k, int n, const float* dy, const int32_t* rows,
+                              size_t dy_stride, const float* x, const int32_t* cols,
+                              size_t x_stride, float* dw, const int64_t* w_off) {
+  const int nv = n - n % kL;
+  int j0 = 0;
+  for (; j0 < k; j0 += kRedCols) {
+    const int jn = min_int(kRedCols, k - j0);
+    if (4 * jn <= kRedCols) break;
+    const float* xc[kRedCols];
+    for (int c = 0; c < kRedCols; ++c) {
+      xc[c] = x + static_cast<size_t>(cols[j0 + min_int(c, jn - 1)]) * x_stride;
+    }
+    for (int i = 0; i < m; i += kRedRows) {
+      const float* g[kRedRows];
+      for (int r = 0; r < kRedRows; ++r) {
+        g[r] = dy + static_cast<size_t>(rows[min_int(i + r, m - 1)]) * dy_stride;
+      }
+      R s = reduce_group<kTail>(n, nv, g, xc);
+      for (int r = 0; r < kRedRows && i + r < m; ++r) {
+        float* d = dw + w_off[i + r] + j0;
+        if (jn == kL) {
+          V::store(d, s);
+        } else {
+          V::store_n(d, s, jn);
+        }
+        if (kRedRows > 1) s = V::upper_half(s);
+      }
+    }
+  }
+  return j0;
+}
+
+void block_weight_grad_reduce(int m, int k, int n, const float* dy, const int32_t* rows,
+                              size_t dy_stride, const float* x, const int32_t* cols,
+                              size_t x_stride, float* dw, const int64_t* w_off) {
+  int j0 = 0;  // columns done by groups; fewer than kL examples: none
+  if (n >= kL && n % kL != 0) {
+    j0 =
+        weight_grad_reduce_groups<true>(m, k, n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
+  } else if (n >= kL) {
+    j0 = weight_grad_reduce_groups<false>(m, k, n, dy, rows, dy_stride, x, cols, x_stride, dw,
+                                          w_off);
+  }
+  if (j0 < k) {
+    block_weight_grad_lanes(m, k - j0, n, dy, rows, dy_stride, x, cols + j0, x_stride, dw + j0,
+                            w_off);
   }
 }
 
@@ -876,6 +969,7 @@ constexpr KernelTable make_table(const char* name) {
   t.gather_transpose = &gather_transpose;
   t.block_weight_grad = &block_weight_grad;
   t.block_weight_grad_lanes = &block_weight_grad_lanes;
+  t.block_weight_grad_reduce = &block_weight_grad_reduce;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
   t.bias_activation = &bias_activation;

@@ -45,6 +45,15 @@ struct V {
     const float32x2_t t = vadd_f32(vget_low_f32(r), vget_high_f32(r));
     return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+w"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 4 (pairwise adds).
+  static R reduce_lanes(const R* acc) {
+    return vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3]));
+  }
+  // Lanes 2..3 moved to 0..1.
+  static R upper_half(R r) { return vextq_f32(r, r, 2); }
   static float hsum(R r) { return vaddvq_f32(r); }
 };
 

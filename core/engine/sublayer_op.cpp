@@ -18,16 +18,27 @@ constexpr int32_t kCsrUnit = 32;
 // blocks and a loss at batch 16.
 constexpr int32_t kLanesMaxK = 8;
 constexpr int kLanesMinBatch = 32;
-// Blocks of at most this many rows take it up to kLanesFewRowsMaxK columns
-// wide: their transpose is amortized over too few rows. Measured at batch
-// 64 (AVX-512, 17 blocks): 4 x 18 blocks 3.4 -> 2.7 us, 2 x 18 3.1 -> 1.5
-// us; at 6 x 18 and 4 x 28 both paths cost the same.
-constexpr int32_t kLanesFewRows = 4;
-constexpr int32_t kLanesFewRowsMaxK = 24;
+// Wider blocks take the weight gradient with the batch in the lanes and one
+// transposing reduction per group of weights (block_weight_grad_reduce) when
+// their transpose would be amortized over few rows or be mostly padding.
+// Measured at batch 32 and 64 (AVX-512, blocks of 2-28 rows x 9-33 columns):
+// from batch 32 it wins for blocks of at most 4 rows (4 x 18: 202 -> 97 ns
+// a block against the transpose, 135 with block_weight_grad_lanes); from
+// batch 64 also up to 6 rows, and at any row count when a row of the
+// transposed input would be over 40% padding (17 x 17: 428 -> 363 ns).
+constexpr int32_t kReduceFewRows = 4;
+constexpr int32_t kReduceFewRows64 = 6;
 
-bool weight_grad_in_lanes(int32_t m, int32_t k, int n) {
-  if (n < kLanesMinBatch) return false;
-  return k <= kLanesMaxK || (m <= kLanesFewRows && k <= kLanesFewRowsMaxK);
+enum class WeightGradPath { kTranspose, kLanes, kReduce };
+
+WeightGradPath weight_grad_path(int32_t m, int32_t k, int n) {
+  if (n < kLanesMinBatch) return WeightGradPath::kTranspose;
+  if (k <= kLanesMaxK) return WeightGradPath::kLanes;
+  if (m <= kReduceFewRows) return WeightGradPath::kReduce;
+  if (n >= 64 && (m <= kReduceFewRows64 || 5 * static_cast<size_t>(k) < 3 * padded_width(k, 16))) {
+    return WeightGradPath::kReduce;
+  }
+  return WeightGradPath::kTranspose;
 }
 
 }  // namespace
@@ -222,10 +233,17 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
       const int64_t r0 = b.row_begin + unit.lo;
-      if (weight_grad_in_lanes(b.m, b.k, n)) {
+      const WeightGradPath path = weight_grad_path(b.m, b.k, n);
+      if (path == WeightGradPath::kLanes) {
         kt.block_weight_grad_lanes(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
                                    x, block_cols_.data() + b.col_begin, stride, dw,
                                    w_off_.data() + r0);
+        continue;
+      }
+      if (path == WeightGradPath::kReduce) {
+        kt.block_weight_grad_reduce(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
+                                    x, block_cols_.data() + b.col_begin, stride, dw,
+                                    w_off_.data() + r0);
         continue;
       }
       const size_t ld = padded_width(b.k, kt.lanes);

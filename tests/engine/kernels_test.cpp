@@ -104,6 +104,10 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
         s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
                                   c.cols.data(), stride, dw_lanes.data(), c.w_off.data());
         check_close(dw_lanes, dw, "scalar block_weight_grad_lanes");
+        std::vector<float> dw_reduce(c.w.size(), 0.0f);
+        s.block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                   c.cols.data(), stride, dw_reduce.data(), c.w_off.data());
+        check_close(dw_reduce, dw, "scalar block_weight_grad_reduce");
       }
     }
   }
@@ -158,6 +162,15 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
                                      c.cols.data(), stride, dwl.data(), c.w_off.data());
           check_close(dwl, dwl_ref, "block_weight_grad_lanes");
           check_close(dwl_ref, dw_ref, "block_weight_grad_lanes vs block_weight_grad");
+          // The grouped reduction: stores only its block's weights (the 9s
+          // between rows stay), odd row and column counts repeat the last one.
+          std::vector<float> dwr_ref(c.w.size(), 9.0f), dwr(c.w.size(), 9.0f);
+          s.block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                     c.cols.data(), stride, dwr_ref.data(), c.w_off.data());
+          t->block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                      c.cols.data(), stride, dwr.data(), c.w_off.data());
+          check_close(dwr, dwr_ref, "block_weight_grad_reduce");
+          check_close(dwr_ref, dw_ref, "block_weight_grad_reduce vs block_weight_grad");
         }
         // Batch 1, gathered columns and contiguous columns.
         for (bool contiguous : {false, true}) {
