@@ -16,16 +16,20 @@ constexpr int32_t kCsrUnit = 32;
 // lanes (block_weight_grad_lanes) from this batch on: their transposed input
 // would be mostly padding. ENGINE.md measured 2x at batch 64 for 8-wide
 // blocks and a loss at batch 16.
-constexpr int32_t kLanesMaxK = 8;
+constexpr int32_t kLanesMaxK = 4;
 constexpr int kLanesMinBatch = 32;
-// Wider blocks take the weight gradient with the batch in the lanes and one
-// transposing reduction per group of weights (block_weight_grad_reduce) when
-// their transpose would be amortized over few rows or be mostly padding.
-// Measured at batch 32 and 64 (AVX-512, blocks of 2-28 rows x 9-33 columns):
-// from batch 32 it wins for blocks of at most 4 rows (4 x 18: 202 -> 97 ns
-// a block against the transpose, 135 with block_weight_grad_lanes); from
-// batch 64 also up to 6 rows, and at any row count when a row of the
-// transposed input would be over 40% padding (17 x 17: 428 -> 363 ns).
+// From the same batch on, wider blocks take it with the batch in the lanes
+// too, summed a group of weights at a time by one transposing reduction
+// (block_weight_grad_reduce), when their transpose would be mostly padding
+// or amortized over few rows. Measured per block at batch 32 and 64
+// (AVX-512, blocks of 2-28 rows x 4-33 columns): up to 8 columns it beats
+// the one-sum-per-weight kernel above from 5 columns on (8 x 8: 180 -> 87
+// ns at batch 64, 133 -> 68 at 32; at 4 columns they tie) and the
+// transpose at any row count; wider, from batch 32 for blocks of at most
+// 4 rows (4 x 18: 202 -> 97 ns against the transpose, 135 with the lanes
+// kernel), from batch 64 also up to 6 rows and at any row count when a
+// transposed row would be over 40% padding (17 x 17: 428 -> 363 ns).
+constexpr int32_t kReduceMaxK = 8;
 constexpr int32_t kReduceFewRows = 4;
 constexpr int32_t kReduceFewRows64 = 6;
 
@@ -34,7 +38,7 @@ enum class WeightGradPath { kTranspose, kLanes, kReduce };
 WeightGradPath weight_grad_path(int32_t m, int32_t k, int n) {
   if (n < kLanesMinBatch) return WeightGradPath::kTranspose;
   if (k <= kLanesMaxK) return WeightGradPath::kLanes;
-  if (m <= kReduceFewRows) return WeightGradPath::kReduce;
+  if (k <= kReduceMaxK || m <= kReduceFewRows) return WeightGradPath::kReduce;
   if (n >= 64 && (m <= kReduceFewRows64 || 5 * static_cast<size_t>(k) < 3 * padded_width(k, 16))) {
     return WeightGradPath::kReduce;
   }
