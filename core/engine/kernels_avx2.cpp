@@ -38,6 +38,23 @@ struct V {
   }
   // Lanes summed l + 4, l + 2, l + 1: hsum's order.
   static float tree_sum(R r) { return hsum(r); }
+  // Lane t = tree_sum(v[t]) for t < 8, with the same additions in the same
+  // order (lanes l and l + 4, l + 2, l + 1), 8 rows at once.
+  static R tree_sums(const R* v) {
+    R s4[4], s2[2];
+    for (int i = 0; i < 4; ++i) {  // rows 2i, 2i + 1 in the low and high halves
+      s4[i] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x20),
+                            _mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x31));
+    }
+    for (int i = 0; i < 2; ++i) {  // half c: rows 4i + c, 4i + 2 + c
+      s2[i] = _mm256_add_ps(_mm256_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0x44),
+                            _mm256_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0xEE));
+    }
+    // Lane 4c + e: row c + 2e.
+    const R s1 =
+        _mm256_add_ps(_mm256_shuffle_ps(s2[0], s2[1], 0x88), _mm256_shuffle_ps(s2[0], s2[1], 0xDD));
+    return _mm256_permutevar8x32_ps(s1, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
   // dst[c * ld + t] = src[t][b + c] for c < 8, t < rows.
   static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
     R r[8], t[8], u[8];

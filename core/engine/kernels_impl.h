@@ -3,7 +3,7 @@
 // Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
 // after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
 // zero/set1/load/load_n/store/store_n/fma/hsum/add/sub/mul/relu/
-// select_positive/tree_sum/reduce_lanes/upper_half/in_register).
+// select_positive/tree_sum/tree_sums/reduce_lanes/upper_half/in_register).
 // Everything here has internal
 // linkage and uses no standard-library templates, so code compiled with
 // -mavx512f can never be picked by the linker for a caller on another CPU.
@@ -851,6 +851,39 @@ inline float sum16(const float* p, int n) {
   return V::tree_sum(part[0]);
 }
 
+// One row of activation_backward for n >= 16 and lanes a multiple of 16:
+// applies the derivative and returns sum16's 16 partial sums of the row,
+// folded to one vector (before its tree_sum).
+[[gnu::always_inline]] inline R activation_backward_row(int n, int lanes, float* gr,
+                                                        const float* ar, int act) {
+  constexpr int kParts = 16 / kL;
+  R part[kParts];
+  for (int v = 0; v < kParts; ++v) part[v] = V::zero();  // set below (lanes >= 16)
+  for (int b0 = 0; b0 < lanes; b0 += 16) {
+    for (int v = 0; v < kParts; ++v) {
+      const int b = b0 + v * kL;
+      R gv = V::load(gr + b);
+      if (act != kActLinear) {
+        const R av = V::load(ar + b);
+        gv = act == kActRelu ? V::select_positive(av, gv)
+                             : V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av)));
+        V::store(gr + b, gv);
+      }
+      if (b0 == 0) {
+        part[v] = gv;  // the first 16 examples (n >= 16)
+      } else if (b + kL <= n) {
+        part[v] = V::add(part[v], gv);
+      } else if (b < n) {
+        part[v] = V::add(part[v], V::load_n(gr + b, n - b));
+      }
+    }
+  }
+  for (int width = kParts / 2; width >= 1; width /= 2) {
+    for (int v = 0; v < width; ++v) part[v] = V::add(part[v], part[v + width]);
+  }
+  return part[0];
+}
+
 void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
                          size_t stride, float* gbias, int act) {
   if (stride == 1 && lanes == 1 && n == 1) {
@@ -875,7 +908,21 @@ void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, con
     }
     return;
   }
-  for (int32_t r = r0; r < r1; ++r) {
+  int32_t r = r0;
+  if (n >= 16 && lanes % 16 == 0) {
+    // kL rows at a time: each row's 16 partial sums are taken from the
+    // gradient vectors as they are computed (sum16's order), and one
+    // transposing reduction in tree_sum's order gives the kL sums.
+    for (; r + kL <= r1; r += kL) {
+      R part[kL];
+      for (int t = 0; t < kL; ++t) {
+        part[t] = activation_backward_row(n, lanes, g + static_cast<size_t>(r + t) * stride,
+                                          a + static_cast<size_t>(r + t) * stride, act);
+      }
+      V::store(gbias + r, V::tree_sums(part));
+    }
+  }
+  for (; r < r1; ++r) {
     float* gr = g + static_cast<size_t>(r) * stride;
     const float* ar = a + static_cast<size_t>(r) * stride;
     if (act != kActLinear) {

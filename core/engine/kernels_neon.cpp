@@ -54,6 +54,15 @@ struct V {
   }
   // Lanes 2..3 moved to 0..1.
   static R upper_half(R r) { return vextq_f32(r, r, 2); }
+  // Lane t = tree_sum(v[t]) for t < 4, with the same additions in the same
+  // order (lanes l and l + 2, then l + 1), 4 rows at once.
+  static R tree_sums(const R* v) {
+    const R ab = vaddq_f32(vcombine_f32(vget_low_f32(v[0]), vget_low_f32(v[1])),
+                           vcombine_f32(vget_high_f32(v[0]), vget_high_f32(v[1])));
+    const R cd = vaddq_f32(vcombine_f32(vget_low_f32(v[2]), vget_low_f32(v[3])),
+                           vcombine_f32(vget_high_f32(v[2]), vget_high_f32(v[3])));
+    return vpaddq_f32(ab, cd);
+  }
   static float hsum(R r) { return vaddvq_f32(r); }
 };
 

@@ -32,6 +32,7 @@ struct V {
   static void in_register(R&) {}
   static R reduce_lanes(const R* acc) { return acc[0]; }
   static R upper_half(R r) { return r; }
+  static R tree_sums(const R* v) { return v[0]; }
   static float hsum(R r) { return r; }
 };
 
