@@ -112,6 +112,16 @@ struct KernelTable {
   // set has them, so variants differ by rounding, as the other kernels).
   void (*optimizer_step)(const OptimizerStep& step) = nullptr;
 
+  // Softmax cross-entropy of n examples over `classes` logits (rows of z,
+  // feature-major): returns the summed loss. e receives exp(z - max) and,
+  // when `grad`, d(mean loss)/dz instead (lanes n..lanes-1 set to 0); zmax
+  // (floats) and sum (doubles) are n values of scratch. When correct is
+  // not null, adds the number of examples whose first largest logit is the
+  // label's. Plain loops over the batch, vectorized by each file's flags.
+  double (*softmax_xent)(int classes, int n, int lanes, const float* z, size_t stride,
+                         const int32_t* labels, float* e, float* zmax, double* sum, bool grad,
+                         int64_t* correct) = nullptr;
+
   // Generic masks in CSR, rows [r0, r1):
   // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].
   void (*csr_forward)(int32_t r0, int32_t r1, int n, const int32_t* row_ptr, const int32_t* col_idx,

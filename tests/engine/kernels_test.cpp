@@ -366,6 +366,57 @@ TEST_CASE("bias, activation and their gradients: scalar against double, SIMD aga
   }
 }
 
+TEST_CASE("softmax cross-entropy: scalar against double, SIMD against scalar") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int classes : {1, 3, 10}) {
+    for (int n : {1, 5, 16, 17, 64}) {
+      CAPTURE(classes);
+      CAPTURE(n);
+      const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
+      const size_t stride = lanes;
+      auto z = random_vec(classes * stride, 3 + n);
+      for (float& v : z) v *= 30.0f;  // terms down to exp(-60)
+      std::vector<int32_t> labels(n);
+      for (int b = 0; b < n; ++b) labels[b] = (b * 7 + 3) % classes;
+      // Reference loss and gradient in double.
+      double ref_loss = 0.0;
+      std::vector<double> ref_g(classes * stride, 0.0);
+      for (int b = 0; b < n; ++b) {
+        double mx = z[b];
+        for (int c = 1; c < classes; ++c) mx = std::max<double>(mx, z[c * stride + b]);
+        double sum = 0.0;
+        for (int c = 0; c < classes; ++c) sum += std::exp(z[c * stride + b] - mx);
+        ref_loss += std::log(sum) - (z[labels[b] * stride + b] - mx);
+        for (int c = 0; c < classes; ++c) {
+          const double p = std::exp(z[c * stride + b] - mx) / sum;
+          ref_g[c * stride + b] = (p - (c == labels[b] ? 1.0 : 0.0)) / n;
+        }
+      }
+      std::vector<float> e_ref(classes * stride, 7.0f), mx_ref(n);
+      std::vector<double> sum_ref(n);
+      int64_t right_ref = 0;
+      const double loss_ref =
+          s.softmax_xent(classes, n, lanes, z.data(), stride, labels.data(), e_ref.data(),
+                         mx_ref.data(), sum_ref.data(), true, &right_ref);
+      CHECK(loss_ref == doctest::Approx(ref_loss).epsilon(1e-5));
+      for (size_t i = 0; i < e_ref.size(); ++i) {
+        CHECK(e_ref[i] == doctest::Approx(ref_g[i]).epsilon(1e-5).scale(1e-6));
+      }
+      for (const KernelTable* t : simd_variants()) {
+        CAPTURE(t->name);
+        std::vector<float> e(classes * stride, 7.0f), mx(n);
+        std::vector<double> sum(n);
+        int64_t right = 0;
+        const double loss = t->softmax_xent(classes, n, lanes, z.data(), stride, labels.data(),
+                                            e.data(), mx.data(), sum.data(), true, &right);
+        CHECK(loss == doctest::Approx(loss_ref).epsilon(1e-6));
+        CHECK(right == right_ref);
+        check_close(e, e_ref, "softmax_xent gradient");
+      }
+    }
+  }
+}
+
 TEST_CASE("optimizer update: SIMD variants match the scalar reference") {
   for (int kind : {kOptSgd, kOptNesterov, kOptAdam}) {
     for (bool prox : {false, true}) {
