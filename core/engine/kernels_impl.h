@@ -1011,7 +1011,7 @@ void optimizer_step(const OptimizerStep& st) {
 // small changes nothing). Plain arithmetic and bit moves, so the loss pass's
 // loops over the batch vectorize instead of calling expf per element.
 inline float exp_nonpositive(float x) {
-  x = x > -87.0f ? x : -87.0f;
+  x = x < -87.0f ? -87.0f : x;  // std::max(x, -87.0f): NaN stays NaN
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (no float-to-int conversion).
   constexpr float kShift = 12582912.0f;
   const float t = x * 1.44269504088896341f + kShift;

@@ -415,6 +415,19 @@ TEST_CASE("softmax cross-entropy: scalar against double, SIMD against scalar") {
       }
     }
   }
+  // A NaN logit makes the loss NaN in every variant (the exp's clamp keeps it).
+  for (const KernelTable* t :
+       {&s, kernels_for(Isa::kAvx2), kernels_for(Isa::kAvx512), kernels_for(Isa::kNeon)}) {
+    if (t == nullptr) continue;
+    CAPTURE(t->name);
+    std::vector<float> z(3 * 16, 0.5f), e(z.size()), mx(16);
+    std::vector<double> sum(16);
+    std::vector<int32_t> labels(16, 0);
+    z[16 + 5] = std::nanf("");
+    const double loss = t->softmax_xent(3, 16, 16, z.data(), 16, labels.data(), e.data(), mx.data(),
+                                        sum.data(), false, nullptr);
+    CHECK(std::isnan(loss));
+  }
 }
 
 TEST_CASE("optimizer update: SIMD variants match the scalar reference") {
