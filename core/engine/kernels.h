@@ -75,6 +75,13 @@ struct KernelTable {
   void (*block_weight_grad_lanes)(int m, int k, int n, const float* dy, const int32_t* rows,
                                   size_t dy_stride, const float* x, const int32_t* cols,
                                   size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
+  // Same result again, with the batch in the lanes: groups of weights (two
+  // rows x lanes / 2 columns) summed by one transposing reduction instead of
+  // a horizontal sum each. For blocks of few rows, over which the transpose
+  // of block_weight_grad's input would be amortized badly.
+  void (*block_weight_grad_reduce)(int m, int k, int n, const float* dy, const int32_t* rows,
+                                   size_t dy_stride, const float* x, const int32_t* cols,
+                                   size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
 
   // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
   // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].
@@ -104,6 +111,18 @@ struct KernelTable {
   // vectorizes for each instruction set (and contracts into FMAs where the
   // set has them, so variants differ by rounding, as the other kernels).
   void (*optimizer_step)(const OptimizerStep& step) = nullptr;
+
+  // Softmax cross-entropy of n examples over `classes` logits (rows of z,
+  // feature-major): returns loss_before plus the summed loss, added in one
+  // fixed chain per 16 examples (so batches of any multiple of 16 give the
+  // same sum over a data set). e receives exp(z - max) and,
+  // when `grad`, d(mean loss)/dz instead (lanes n..lanes-1 set to 0); zmax
+  // (floats) and sum (doubles) are n values of scratch. When correct is
+  // not null, adds the number of examples whose first largest logit is the
+  // label's. Plain loops over the batch, vectorized by each file's flags.
+  double (*softmax_xent)(int classes, int n, int lanes, const float* z, size_t stride,
+                         const int32_t* labels, float* e, float* zmax, double* sum, bool grad,
+                         int64_t* correct, double loss_before) = nullptr;
 
   // Generic masks in CSR, rows [r0, r1):
   // y[r][b] = sum_{p in row r} w[p] * x[col_idx[p]][b].

@@ -38,6 +38,23 @@ struct V {
   }
   // Lanes summed l + 4, l + 2, l + 1: hsum's order.
   static float tree_sum(R r) { return hsum(r); }
+  // Lane t = tree_sum(v[t]) for t < 8, with the same additions in the same
+  // order (lanes l and l + 4, l + 2, l + 1), 8 rows at once.
+  static R tree_sums(const R* v) {
+    R s4[4], s2[2];
+    for (int i = 0; i < 4; ++i) {  // rows 2i, 2i + 1 in the low and high halves
+      s4[i] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x20),
+                            _mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x31));
+    }
+    for (int i = 0; i < 2; ++i) {  // half c: rows 4i + c, 4i + 2 + c
+      s2[i] = _mm256_add_ps(_mm256_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0x44),
+                            _mm256_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0xEE));
+    }
+    // Lane 4c + e: row c + 2e.
+    const R s1 =
+        _mm256_add_ps(_mm256_shuffle_ps(s2[0], s2[1], 0x88), _mm256_shuffle_ps(s2[0], s2[1], 0xDD));
+    return _mm256_permutevar8x32_ps(s1, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
   // dst[c * ld + t] = src[t][b + c] for c < 8, t < rows.
   static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
     R r[8], t[8], u[8];
@@ -58,6 +75,26 @@ struct V {
       _mm256_maskstore_ps(dst + (4 + e) * ld, m, _mm256_permute2f128_ps(u[e], u[4 + e], 0x31));
     }
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+x"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 8 (a transposing
+  // reduction: 14 shuffles and 7 adds for 8 sums).
+  static R reduce_lanes(const R* acc) {
+    R t[4], u[2];
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm256_add_ps(_mm256_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                           _mm256_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+    }
+    for (int i = 0; i < 2; ++i) {
+      u[i] = _mm256_add_ps(_mm256_shuffle_ps(t[2 * i], t[2 * i + 1], 0x44),
+                           _mm256_shuffle_ps(t[2 * i], t[2 * i + 1], 0xEE));
+    }
+    return _mm256_add_ps(_mm256_permute2f128_ps(u[0], u[1], 0x20),
+                         _mm256_permute2f128_ps(u[0], u[1], 0x31));
+  }
+  // Lanes 4..7 moved to 0..3.
+  static R upper_half(R r) { return _mm256_permute2f128_ps(r, r, 0x01); }
   static float hsum(R r) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -43,6 +43,28 @@ struct V {
   }
   // Lanes summed l + 8, l + 4, l + 2, l + 1: hsum's order.
   static float tree_sum(R r) { return hsum(r); }
+  // Lane t = tree_sum(v[t]) for t < 16, with the same additions in the
+  // same order (lanes l and l + 8, l + 4, l + 2, l + 1), 16 rows at once.
+  static R tree_sums(const R* v) {
+    R s8[8], s4[4], s2[2];
+    for (int i = 0; i < 8; ++i) {  // rows 2i, 2i + 1 in the low and high halves
+      s8[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+                            _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+    }
+    for (int i = 0; i < 4; ++i) {  // rows 4i .. 4i + 3 in chunks 0 .. 3
+      s4[i] = _mm512_add_ps(_mm512_shuffle_f32x4(s8[2 * i], s8[2 * i + 1], 0x88),
+                            _mm512_shuffle_f32x4(s8[2 * i], s8[2 * i + 1], 0xDD));
+    }
+    for (int i = 0; i < 2; ++i) {  // chunk c: rows 8i + c, 8i + 4 + c
+      s2[i] = _mm512_add_ps(_mm512_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0x44),
+                            _mm512_shuffle_ps(s4[2 * i], s4[2 * i + 1], 0xEE));
+    }
+    // Lane 4c + e: row c + 4e.
+    const R s1 =
+        _mm512_add_ps(_mm512_shuffle_ps(s2[0], s2[1], 0x88), _mm512_shuffle_ps(s2[0], s2[1], 0xDD));
+    return _mm512_permutexvar_ps(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), s1);
+  }
   // dst[c * ld + t] = src[t][b + c] for c < 16, t < rows.
   static void transpose_tile(const float* const* src, int b, float* dst, size_t ld, int rows) {
     R r[16], t[16], u[16];
@@ -70,6 +92,30 @@ struct V {
       _mm512_mask_storeu_ps(dst + (12 + e) * ld, m, _mm512_shuffle_f32x4(vdd, wdd, 0xDD));
     }
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+v"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 16 (a transposing
+  // reduction: 30 shuffles and 15 adds for 16 sums).
+  static R reduce_lanes(const R* acc) {
+    R t[8], u[4];
+    for (int i = 0; i < 8; ++i) {
+      t[i] = _mm512_add_ps(_mm512_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                           _mm512_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+    }
+    // u[i], 128-bit chunk c: sums of acc[4i..4i+3] over chunk c's lanes.
+    for (int i = 0; i < 4; ++i) {
+      u[i] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0x44),
+                           _mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0xEE));
+    }
+    const R v0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88),
+                               _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+    const R v1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88),
+                               _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x88), _mm512_shuffle_f32x4(v0, v1, 0xDD));
+  }
+  // Lanes 8..15 moved to 0..7.
+  static R upper_half(R r) { return _mm512_shuffle_f32x4(r, r, 0x4E); }
   static float hsum(R r) {
     // In-register shuffles only (extract intrinsics trip a GCC 12 false warning).
     R t = _mm512_add_ps(r, _mm512_shuffle_f32x4(r, r, _MM_SHUFFLE(1, 0, 3, 2)));

@@ -3,7 +3,8 @@
 // Included by each kernels_<isa>.cpp inside `namespace nf::engine { namespace {`
 // after it defines `struct V` (vector type R, kLanes, kRowTile, kVecTile and
 // zero/set1/load/load_n/store/store_n/fma/hsum/add/sub/mul/relu/
-// select_positive/tree_sum). Everything here has internal
+// select_positive/tree_sum/tree_sums/reduce_lanes/upper_half/in_register).
+// Everything here has internal
 // linkage and uses no standard-library templates, so code compiled with
 // -mavx512f can never be picked by the linker for a caller on another CPU.
 //
@@ -423,6 +424,98 @@ void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t
   }
 }
 
+// Same sums as block_weight_grad_lanes, a group of kL weights at a time:
+// two rows x kL / 2 columns (kL columns of one row in the scalar build)
+// accumulate with the batch in the lanes, then one transposing reduction
+// (V::reduce_lanes: about 2 shuffles and one add per weight) replaces kL
+// horizontal sums (4 and 4 each on AVX-512). The two rows share the loads of
+// x. A short group repeats its last column and an odd row count its last
+// row, and only the valid lanes are stored; columns left after the groups,
+// at most a quarter of one, go through block_weight_grad_lanes.
+constexpr int kRedRows = kL >= 2 ? 2 : 1;
+constexpr int kRedCols = kL / kRedRows;
+
+// n >= kL. kTail: a masked step for the n % kL examples left.
+template <bool kTail>
+[[gnu::always_inline]] inline R reduce_group(int n, int nv, const float* const* g,
+                                             const float* const* xc) {
+  R acc[kRedRows][kRedCols];
+  for (int r = 0; r < kRedRows; ++r) {
+    for (int c = 0; c < kRedCols; ++c) acc[r][c] = V::zero();
+  }
+  int b = 0;
+  do {  // a do-while, as in forward_tile
+    R gv[kRedRows];
+    for (int r = 0; r < kRedRows; ++r) gv[r] = V::load(g[r] + b);
+    for (int c = 0; c < kRedCols; ++c) {
+      R xv = V::load(xc[c] + b);
+      V::in_register(xv);
+      for (int r = 0; r < kRedRows; ++r) acc[r][c] = V::fma(gv[r], xv, acc[r][c]);
+    }
+    b += kL;
+  } while (b < nv);
+  if (kTail) {
+    const int t = n - b;
+    R gv[kRedRows];
+    for (int r = 0; r < kRedRows; ++r) gv[r] = V::load_n(g[r] + b, t);
+    for (int c = 0; c < kRedCols; ++c) {
+      const R xv = V::load_n(xc[c] + b, t);
+      for (int r = 0; r < kRedRows; ++r) acc[r][c] = V::fma(gv[r], xv, acc[r][c]);
+    }
+  }
+  return V::reduce_lanes(&acc[0][0]);
+}
+
+template <bool kTail>
+int weight_grad_reduce_groups(int m, int k, int n, const float* dy, const int32_t* rows,
+                              size_t dy_stride, const float* x, const int32_t* cols,
+                              size_t x_stride, float* dw, const int64_t* w_off) {
+  const int nv = n - n % kL;
+  int j0 = 0;
+  for (; j0 < k; j0 += kRedCols) {
+    const int jn = min_int(kRedCols, k - j0);
+    if (4 * jn <= kRedCols) break;
+    const float* xc[kRedCols];
+    for (int c = 0; c < kRedCols; ++c) {
+      xc[c] = x + static_cast<size_t>(cols[j0 + min_int(c, jn - 1)]) * x_stride;
+    }
+    for (int i = 0; i < m; i += kRedRows) {
+      const float* g[kRedRows];
+      for (int r = 0; r < kRedRows; ++r) {
+        g[r] = dy + static_cast<size_t>(rows[min_int(i + r, m - 1)]) * dy_stride;
+      }
+      R s = reduce_group<kTail>(n, nv, g, xc);
+      for (int r = 0; r < kRedRows && i + r < m; ++r) {
+        float* d = dw + w_off[i + r] + j0;
+        if (jn == kL) {
+          V::store(d, s);
+        } else {
+          V::store_n(d, s, jn);
+        }
+        if (kRedRows > 1) s = V::upper_half(s);
+      }
+    }
+  }
+  return j0;
+}
+
+void block_weight_grad_reduce(int m, int k, int n, const float* dy, const int32_t* rows,
+                              size_t dy_stride, const float* x, const int32_t* cols,
+                              size_t x_stride, float* dw, const int64_t* w_off) {
+  int j0 = 0;  // columns done by groups; fewer than kL examples: none
+  if (n >= kL && n % kL != 0) {
+    j0 =
+        weight_grad_reduce_groups<true>(m, k, n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
+  } else if (n >= kL) {
+    j0 = weight_grad_reduce_groups<false>(m, k, n, dy, rows, dy_stride, x, cols, x_stride, dw,
+                                          w_off);
+  }
+  if (j0 < k) {
+    block_weight_grad_lanes(m, k - j0, n, dy, rows, dy_stride, x, cols + j0, x_stride, dw + j0,
+                            w_off);
+  }
+}
+
 // ---- structured blocks, batch 1 ----
 
 inline bool contiguous(int k, const int32_t* cols) {
@@ -758,6 +851,39 @@ inline float sum16(const float* p, int n) {
   return V::tree_sum(part[0]);
 }
 
+// One row of activation_backward for n >= 16 and lanes a multiple of 16:
+// applies the derivative and returns sum16's 16 partial sums of the row,
+// folded to one vector (before its tree_sum).
+[[gnu::always_inline]] inline R activation_backward_row(int n, int lanes, float* gr,
+                                                        const float* ar, int act) {
+  constexpr int kParts = 16 / kL;
+  R part[kParts];
+  for (int v = 0; v < kParts; ++v) part[v] = V::zero();  // set below (lanes >= 16)
+  for (int b0 = 0; b0 < lanes; b0 += 16) {
+    for (int v = 0; v < kParts; ++v) {
+      const int b = b0 + v * kL;
+      R gv = V::load(gr + b);
+      if (act != kActLinear) {
+        const R av = V::load(ar + b);
+        gv = act == kActRelu ? V::select_positive(av, gv)
+                             : V::mul(gv, V::sub(V::set1(1.0f), V::mul(av, av)));
+        V::store(gr + b, gv);
+      }
+      if (b0 == 0) {
+        part[v] = gv;  // the first 16 examples (n >= 16)
+      } else if (b + kL <= n) {
+        part[v] = V::add(part[v], gv);
+      } else if (b < n) {
+        part[v] = V::add(part[v], V::load_n(gr + b, n - b));
+      }
+    }
+  }
+  for (int width = kParts / 2; width >= 1; width /= 2) {
+    for (int v = 0; v < width; ++v) part[v] = V::add(part[v], part[v + width]);
+  }
+  return part[0];
+}
+
 void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, const float* a,
                          size_t stride, float* gbias, int act) {
   if (stride == 1 && lanes == 1 && n == 1) {
@@ -782,7 +908,21 @@ void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, con
     }
     return;
   }
-  for (int32_t r = r0; r < r1; ++r) {
+  int32_t r = r0;
+  if (n >= 16 && lanes % 16 == 0) {
+    // kL rows at a time: each row's 16 partial sums are taken from the
+    // gradient vectors as they are computed (sum16's order), and one
+    // transposing reduction in tree_sum's order gives the kL sums.
+    for (; r + kL <= r1; r += kL) {
+      R part[kL];
+      for (int t = 0; t < kL; ++t) {
+        part[t] = activation_backward_row(n, lanes, g + static_cast<size_t>(r + t) * stride,
+                                          a + static_cast<size_t>(r + t) * stride, act);
+      }
+      V::store(gbias + r, V::tree_sums(part));
+    }
+  }
+  for (; r < r1; ++r) {
     float* gr = g + static_cast<size_t>(r) * stride;
     const float* ar = a + static_cast<size_t>(r) * stride;
     if (act != kActLinear) {
@@ -864,6 +1004,94 @@ void optimizer_step(const OptimizerStep& st) {
   }
 }
 
+// ---- softmax cross-entropy ----
+
+// exp(x) for x <= 0 (a logit minus the largest one), within 2 ulp of
+// std::exp down to x = -87 and about 1e-38 below (a softmax term that
+// small changes nothing). Plain arithmetic and bit moves, so the loss pass's
+// loops over the batch vectorize instead of calling expf per element.
+inline float exp_nonpositive(float x) {
+  x = x < -87.0f ? -87.0f : x;  // std::max(x, -87.0f): NaN stays NaN
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick (no float-to-int conversion).
+  constexpr float kShift = 12582912.0f;
+  const float t = x * 1.44269504088896341f + kShift;
+  const float n = t - kShift;
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float y = p * r * r + r + 1.0f;
+  // 2^n from n's bits in t (n in [-126, 0]); unsigned, so any input is defined.
+  const uint32_t e = (__builtin_bit_cast(uint32_t, t) - 0x4B400000u + 127u) << 23;
+  return y * __builtin_bit_cast(float, e);
+}
+
+// Each pass runs over the batch in its inner loop, along the feature-major
+// rows, so that the max and the sums vectorize and no pass waits on one
+// example's chain of additions. exp in float (as exact as the float
+// logits), sums in double.
+double softmax_xent(int classes, int n, int lanes, const float* z, size_t stride,
+                    const int32_t* labels, float* e, float* zmax, double* sum, bool grad,
+                    int64_t* correct, double loss_before) {
+  const size_t s = stride;
+  for (int b = 0; b < n; ++b) zmax[b] = z[b];
+  for (int32_t c = 1; c < classes; ++c) {
+    const float* zc = z + c * s;
+    for (int b = 0; b < n; ++b) zmax[b] = zc[b] > zmax[b] ? zc[b] : zmax[b];
+  }
+  for (int b = 0; b < n; ++b) sum[b] = 0.0;
+  for (int32_t c = 0; c < classes; ++c) {
+    const float* zc = z + c * s;
+    float* ec = e + c * s;
+    for (int b = 0; b < n; ++b) ec[b] = exp_nonpositive(zc[b] - zmax[b]);
+    for (int b = 0; b < n; ++b) sum[b] += ec[b];
+  }
+  // The prediction: the first class that reaches the max. Only when asked
+  // for (evaluation): a training step does not use it, and this loop over
+  // examples and classes does not vectorize.
+  if (correct != nullptr) {
+    int64_t right = 0;
+    for (int b = 0; b < n; ++b) {
+      int32_t arg = 0;
+      for (int32_t c = classes - 1; c > 0; --c) arg = z[c * s + b] == zmax[b] ? c : arg;
+      right += arg == labels[b] ? 1 : 0;
+    }
+    *correct += right;
+  }
+  // sum log(sum_b) as the log of products: each sum is in [1, classes], so
+  // a product of up to 16 stays far inside double's range (one log per 16
+  // examples instead of one per example).
+  double loss = loss_before;
+  for (int b0 = 0; b0 < n; b0 += 16) {
+    double prod = 1.0;
+    for (int b = b0; b < n && b < b0 + 16; ++b) {
+      prod *= sum[b];
+      loss -= static_cast<double>(z[labels[b] * s + b] - zmax[b]);
+    }
+    loss += std::log(prod);
+  }
+  if (grad) {
+    const float inv_n = 1.0f / static_cast<float>(n);
+    for (int b = 0; b < n; ++b) sum[b] = 1.0 / sum[b];
+    // The label's entries first (into zmax, no longer needed), so that the
+    // loop over every class has no branch and vectorizes.
+    for (int b = 0; b < n; ++b) {
+      const double p = e[labels[b] * s + b] * sum[b];
+      zmax[b] = static_cast<float>(p - 1.0) * inv_n;
+    }
+    for (int32_t c = 0; c < classes; ++c) {
+      float* ec = e + c * s;
+      for (int b = 0; b < n; ++b) ec[b] = static_cast<float>(ec[b] * sum[b]) * inv_n;
+      for (int b = n; b < lanes; ++b) ec[b] = 0.0f;
+    }
+    for (int b = 0; b < n; ++b) e[labels[b] * s + b] = zmax[b];
+  }
+  return loss;
+}
+
 #undef NF_RANGE_TILES
 #undef NF_SWITCH_ROWS
 
@@ -876,11 +1104,13 @@ constexpr KernelTable make_table(const char* name) {
   t.gather_transpose = &gather_transpose;
   t.block_weight_grad = &block_weight_grad;
   t.block_weight_grad_lanes = &block_weight_grad_lanes;
+  t.block_weight_grad_reduce = &block_weight_grad_reduce;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
   t.bias_activation = &bias_activation;
   t.activation_backward = &activation_backward;
   t.optimizer_step = &optimizer_step;
+  t.softmax_xent = &softmax_xent;
   t.csr_forward = &csr_forward;
   t.csr_backward_input = &csr_backward_input;
   t.csr_weight_grad = &csr_weight_grad;

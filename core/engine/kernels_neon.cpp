@@ -45,6 +45,24 @@ struct V {
     const float32x2_t t = vadd_f32(vget_low_f32(r), vget_high_f32(r));
     return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
   }
+  // Keeps r in a register: one load feeding several FMAs, rather than the
+  // same load folded into each of them.
+  static void in_register(R& r) { asm("" : "+w"(r)); }
+  // Lane t = the sum of every lane of acc[t], t < 4 (pairwise adds).
+  static R reduce_lanes(const R* acc) {
+    return vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3]));
+  }
+  // Lanes 2..3 moved to 0..1.
+  static R upper_half(R r) { return vextq_f32(r, r, 2); }
+  // Lane t = tree_sum(v[t]) for t < 4, with the same additions in the same
+  // order (lanes l and l + 2, then l + 1), 4 rows at once.
+  static R tree_sums(const R* v) {
+    const R ab = vaddq_f32(vcombine_f32(vget_low_f32(v[0]), vget_low_f32(v[1])),
+                           vcombine_f32(vget_high_f32(v[0]), vget_high_f32(v[1])));
+    const R cd = vaddq_f32(vcombine_f32(vget_low_f32(v[2]), vget_low_f32(v[3])),
+                           vcombine_f32(vget_high_f32(v[2]), vget_high_f32(v[3])));
+    return vpaddq_f32(ab, cd);
+  }
   static float hsum(R r) { return vaddvq_f32(r); }
 };
 

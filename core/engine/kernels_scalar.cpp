@@ -29,6 +29,10 @@ struct V {
   static R relu(R t) { return t > 0.0f ? t : 0.0f; }
   static R select_positive(R a, R g) { return a > 0.0f ? g : 0.0f; }
   static float tree_sum(R r) { return r; }
+  static void in_register(R&) {}
+  static R reduce_lanes(const R* acc) { return acc[0]; }
+  static R upper_half(R r) { return r; }
+  static R tree_sums(const R* v) { return v[0]; }
   static float hsum(R r) { return r; }
 };
 

@@ -1,7 +1,6 @@
 #include "core/engine/model_impl.h"
 
 #include <algorithm>
-#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstdint>
@@ -28,29 +27,6 @@ int act_code(Activation a) {
       return kActTanh;
   }
   return kActLinear;
-}
-
-// exp(x) for x <= 0 (a logit minus the largest one), within 2 ulp of
-// std::exp down to x = -87 and about 1e-38 below (a softmax term that
-// small changes nothing). Plain arithmetic and bit moves, so the loss pass's
-// loop over the batch vectorizes instead of calling expf per element.
-inline float exp_nonpositive(float x) {
-  x = std::max(x, -87.0f);
-  // n = round(x / ln 2) by the 1.5 * 2^23 trick (no float-to-int conversion).
-  constexpr float kShift = 12582912.0f;
-  const float t = x * 1.44269504088896341f + kShift;
-  const float n = t - kShift;
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  // 2^n from n's bits in t (n in [-126, 0]); unsigned, so any input is defined.
-  const uint32_t e = (std::bit_cast<uint32_t>(t) - 0x4B400000u + 127u) << 23;
-  return y * std::bit_cast<float>(e);
 }
 
 }  // namespace
@@ -284,67 +260,12 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, d
     }
   }
 
-  // Softmax cross-entropy per example. Each pass runs over the batch in its
-  // inner loop, along the feature-major rows, so that the max and the sums
-  // vectorize and no pass waits on one example's chain of additions (one
-  // example at a time, this was about 4% of a clos-10 step at batch 64).
-  // exp in float (as exact as the float logits), sums in double.
-  const float* z = ws_->out.back().data();
-  const int32_t classes = layers.back().n_out;
-  const int n = ws_->n;
-  float* e = ws_->grad_a.data();  // exp(z - max), then the loss gradient
-  float* zmax = ws_->loss_max.data();
-  double* sum = ws_->loss_sum.data();
-  const int32_t* labels = ws_->labels.data();
-  for (int b = 0; b < n; ++b) zmax[b] = z[b];
-  for (int32_t c = 1; c < classes; ++c) {
-    const float* zc = z + c * s;
-    for (int b = 0; b < n; ++b) zmax[b] = zc[b] > zmax[b] ? zc[b] : zmax[b];
-  }
-  for (int b = 0; b < n; ++b) sum[b] = 0.0;
-  for (int32_t c = 0; c < classes; ++c) {
-    const float* zc = z + c * s;
-    float* ec = e + c * s;
-    for (int b = 0; b < n; ++b) ec[b] = exp_nonpositive(zc[b] - zmax[b]);
-    for (int b = 0; b < n; ++b) sum[b] += ec[b];
-  }
-  // The prediction: the first class that reaches the max.
-  int64_t right = 0;
-  for (int b = 0; b < n; ++b) {
-    int32_t arg = 0;
-    for (int32_t c = classes - 1; c > 0; --c) arg = z[c * s + b] == zmax[b] ? c : arg;
-    right += arg == labels[b] ? 1 : 0;
-  }
-  // sum log(sum_b) as the log of products: each sum is in [1, classes], so
-  // a product of up to 16 stays far inside double's range (one log per 16
-  // examples instead of one per example).
-  double loss = loss_before;
-  for (int b0 = 0; b0 < n; b0 += 16) {
-    double prod = 1.0;
-    for (int b = b0; b < n && b < b0 + 16; ++b) {
-      prod *= sum[b];
-      loss -= static_cast<double>(z[labels[b] * s + b] - zmax[b]);
-    }
-    loss += std::log(prod);
-  }
-  if (for_backward) {
-    const float inv_n = 1.0f / static_cast<float>(n);
-    for (int b = 0; b < n; ++b) sum[b] = 1.0 / sum[b];
-    // The label's entries first (into zmax, no longer needed), so that the
-    // loop over every class has no branch and vectorizes.
-    for (int b = 0; b < n; ++b) {
-      const double p = e[labels[b] * s + b] * sum[b];
-      zmax[b] = static_cast<float>(p - 1.0) * inv_n;
-    }
-    for (int32_t c = 0; c < classes; ++c) {
-      float* ec = e + c * s;
-      for (int b = 0; b < n; ++b) ec[b] = static_cast<float>(ec[b] * sum[b]) * inv_n;
-      for (int b = n; b < lanes; ++b) ec[b] = 0.0f;
-    }
-    for (int b = 0; b < n; ++b) e[labels[b] * s + b] = zmax[b];
-  }
-  if (correct != nullptr) *correct += right;
-  return loss;
+  // Softmax cross-entropy per example (a kernel, so that its loops over the
+  // batch run with the CPU's vector width: this file is compiled for the
+  // baseline instruction set).
+  return kt.softmax_xent(layers.back().n_out, ws_->n, lanes, ws_->out.back().data(), s,
+                         ws_->labels.data(), ws_->grad_a.data(), ws_->loss_max.data(),
+                         ws_->loss_sum.data(), for_backward, correct, loss_before);
 }
 
 void ModelImpl::backward(const float* w, float* grad) {

@@ -16,18 +16,41 @@ constexpr int32_t kCsrUnit = 32;
 // lanes (block_weight_grad_lanes) from this batch on: their transposed input
 // would be mostly padding. ENGINE.md measured 2x at batch 64 for 8-wide
 // blocks and a loss at batch 16.
-constexpr int32_t kLanesMaxK = 8;
+constexpr int32_t kLanesMaxK = 4;
 constexpr int kLanesMinBatch = 32;
-// Blocks of at most this many rows take it up to kLanesFewRowsMaxK columns
-// wide: their transpose is amortized over too few rows. Measured at batch
-// 64 (AVX-512, 17 blocks): 4 x 18 blocks 3.4 -> 2.7 us, 2 x 18 3.1 -> 1.5
-// us; at 6 x 18 and 4 x 28 both paths cost the same.
-constexpr int32_t kLanesFewRows = 4;
+// From the same batch on, wider blocks take it with the batch in the lanes
+// too, summed a group of weights at a time by one transposing reduction
+// (block_weight_grad_reduce), when their transpose would be mostly padding
+// or amortized over few rows. Measured per block at batch 32 and 64
+// (AVX-512, blocks of 2-28 rows x 4-33 columns): up to 8 columns it beats
+// the one-sum-per-weight kernel above from 5 columns on (8 x 8: 180 -> 87
+// ns at batch 64, 133 -> 68 at 32; at 4 columns they tie) and the
+// transpose at any row count; wider, from batch 32 for blocks of at most
+// 4 rows (4 x 18: 202 -> 97 ns against the transpose, 135 with the lanes
+// kernel), from batch 64 also up to 6 rows and at any row count when a
+// transposed row would be over 40% padding (17 x 17: 428 -> 363 ns).
+constexpr int32_t kReduceMaxK = 8;
+constexpr int32_t kReduceFewRows = 4;
+constexpr int32_t kReduceFewRows64 = 6;
 constexpr int32_t kLanesFewRowsMaxK = 24;
 
-bool weight_grad_in_lanes(int32_t m, int32_t k, int n) {
-  if (n < kLanesMinBatch) return false;
-  return k <= kLanesMaxK || (m <= kLanesFewRows && k <= kLanesFewRowsMaxK);
+enum class WeightGradPath { kTranspose, kLanes, kReduce };
+
+WeightGradPath weight_grad_path(int32_t m, int32_t k, int n) {
+  if (n < kLanesMinBatch) return WeightGradPath::kTranspose;
+  if (k <= kLanesMaxK) return WeightGradPath::kLanes;
+  if (k <= kReduceMaxK) return WeightGradPath::kReduce;
+  if (m <= kReduceFewRows) {
+    // Pairs of rows: an odd row count repeats one. There the one-sum-per-
+    // weight kernel stays ahead up to 24 columns (butterfly-10's 3 x 11
+    // blocks: 7.8 against 8.0 us), as it was for all few-row blocks.
+    if (m % 2 == 0) return WeightGradPath::kReduce;
+    if (k <= kLanesFewRowsMaxK) return WeightGradPath::kLanes;
+  }
+  if (n >= 64 && (m <= kReduceFewRows64 || 5 * static_cast<size_t>(k) < 3 * padded_width(k, 16))) {
+    return WeightGradPath::kReduce;
+  }
+  return WeightGradPath::kTranspose;
 }
 
 }  // namespace
@@ -222,10 +245,17 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
       const int64_t r0 = b.row_begin + unit.lo;
-      if (weight_grad_in_lanes(b.m, b.k, n)) {
+      const WeightGradPath path = weight_grad_path(b.m, b.k, n);
+      if (path == WeightGradPath::kLanes) {
         kt.block_weight_grad_lanes(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
                                    x, block_cols_.data() + b.col_begin, stride, dw,
                                    w_off_.data() + r0);
+        continue;
+      }
+      if (path == WeightGradPath::kReduce) {
+        kt.block_weight_grad_reduce(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
+                                    x, block_cols_.data() + b.col_begin, stride, dw,
+                                    w_off_.data() + r0);
         continue;
       }
       const size_t ld = padded_width(b.k, kt.lanes);

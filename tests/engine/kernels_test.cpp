@@ -104,6 +104,10 @@ TEST_CASE("scalar block kernels agree with a double-precision reference") {
         s.block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
                                   c.cols.data(), stride, dw_lanes.data(), c.w_off.data());
         check_close(dw_lanes, dw, "scalar block_weight_grad_lanes");
+        std::vector<float> dw_reduce(c.w.size(), 0.0f);
+        s.block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                   c.cols.data(), stride, dw_reduce.data(), c.w_off.data());
+        check_close(dw_reduce, dw, "scalar block_weight_grad_reduce");
       }
     }
   }
@@ -158,6 +162,15 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
                                      c.cols.data(), stride, dwl.data(), c.w_off.data());
           check_close(dwl, dwl_ref, "block_weight_grad_lanes");
           check_close(dwl_ref, dw_ref, "block_weight_grad_lanes vs block_weight_grad");
+          // The grouped reduction: stores only its block's weights (the 9s
+          // between rows stay), odd row and column counts repeat the last one.
+          std::vector<float> dwr_ref(c.w.size(), 9.0f), dwr(c.w.size(), 9.0f);
+          s.block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                     c.cols.data(), stride, dwr_ref.data(), c.w_off.data());
+          t->block_weight_grad_reduce(m, k, n, dy.data(), c.rows.data(), stride, x.data(),
+                                      c.cols.data(), stride, dwr.data(), c.w_off.data());
+          check_close(dwr, dwr_ref, "block_weight_grad_reduce");
+          check_close(dwr_ref, dw_ref, "block_weight_grad_reduce vs block_weight_grad");
         }
         // Batch 1, gathered columns and contiguous columns.
         for (bool contiguous : {false, true}) {
@@ -303,7 +316,9 @@ TEST_CASE("bias, activation and their gradients: scalar against double, SIMD aga
       CAPTURE(n);
       const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
       const size_t stride = lanes;
-      const int32_t rows = 5;
+      // Rows 1..20: a group of 16, 8 or 4 rows (the SIMD bias sums run a
+      // vector's worth of rows at a time) and leftover rows.
+      const int32_t rows = 21;
       auto y0 = random_vec(rows * stride, 7 + n);
       auto bias = random_vec(rows, 8);
       auto g0 = random_vec(rows * stride, 9 + n);
@@ -348,6 +363,70 @@ TEST_CASE("bias, activation and their gradients: scalar against double, SIMD aga
         }
       }
     }
+  }
+}
+
+TEST_CASE("softmax cross-entropy: scalar against double, SIMD against scalar") {
+  const KernelTable& s = *scalar_kernel_table();
+  for (int classes : {1, 3, 10}) {
+    for (int n : {1, 5, 16, 17, 64}) {
+      CAPTURE(classes);
+      CAPTURE(n);
+      const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
+      const size_t stride = lanes;
+      auto z = random_vec(classes * stride, 3 + n);
+      for (float& v : z) v *= 30.0f;  // terms down to exp(-60)
+      std::vector<int32_t> labels(n);
+      for (int b = 0; b < n; ++b) labels[b] = (b * 7 + 3) % classes;
+      // Reference loss and gradient in double.
+      double ref_loss = 0.0;
+      std::vector<double> ref_g(classes * stride, 0.0);
+      for (int b = 0; b < n; ++b) {
+        double mx = z[b];
+        for (int c = 1; c < classes; ++c) mx = std::max<double>(mx, z[c * stride + b]);
+        double sum = 0.0;
+        for (int c = 0; c < classes; ++c) sum += std::exp(z[c * stride + b] - mx);
+        ref_loss += std::log(sum) - (z[labels[b] * stride + b] - mx);
+        for (int c = 0; c < classes; ++c) {
+          const double p = std::exp(z[c * stride + b] - mx) / sum;
+          ref_g[c * stride + b] = (p - (c == labels[b] ? 1.0 : 0.0)) / n;
+        }
+      }
+      std::vector<float> e_ref(classes * stride, 7.0f), mx_ref(n);
+      std::vector<double> sum_ref(n);
+      int64_t right_ref = 0;
+      const double loss_ref =
+          s.softmax_xent(classes, n, lanes, z.data(), stride, labels.data(), e_ref.data(),
+                         mx_ref.data(), sum_ref.data(), true, &right_ref, 0.0);
+      CHECK(loss_ref == doctest::Approx(ref_loss).epsilon(1e-5));
+      for (size_t i = 0; i < e_ref.size(); ++i) {
+        CHECK(e_ref[i] == doctest::Approx(ref_g[i]).epsilon(1e-5).scale(1e-6));
+      }
+      for (const KernelTable* t : simd_variants()) {
+        CAPTURE(t->name);
+        std::vector<float> e(classes * stride, 7.0f), mx(n);
+        std::vector<double> sum(n);
+        int64_t right = 0;
+        const double loss = t->softmax_xent(classes, n, lanes, z.data(), stride, labels.data(),
+                                            e.data(), mx.data(), sum.data(), true, &right, 0.0);
+        CHECK(loss == doctest::Approx(loss_ref).epsilon(1e-6));
+        CHECK(right == right_ref);
+        check_close(e, e_ref, "softmax_xent gradient");
+      }
+    }
+  }
+  // A NaN logit makes the loss NaN in every variant (the exp's clamp keeps it).
+  for (const KernelTable* t :
+       {&s, kernels_for(Isa::kAvx2), kernels_for(Isa::kAvx512), kernels_for(Isa::kNeon)}) {
+    if (t == nullptr) continue;
+    CAPTURE(t->name);
+    std::vector<float> z(3 * 16, 0.5f), e(z.size()), mx(16);
+    std::vector<double> sum(16);
+    std::vector<int32_t> labels(16, 0);
+    z[16 + 5] = std::nanf("");
+    const double loss = t->softmax_xent(3, 16, 16, z.data(), 16, labels.data(), e.data(), mx.data(),
+                                        sum.data(), false, nullptr, 0.0);
+    CHECK(std::isnan(loss));
   }
 }
 
