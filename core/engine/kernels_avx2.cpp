@@ -58,6 +58,21 @@ struct V {
       _mm256_maskstore_ps(dst + (4 + e) * ld, m, _mm256_permute2f128_ps(u[e], u[4 + e], 0x31));
     }
   }
+  // Lane t of the result: the sum of a[t]'s lanes, t < 8 (unpack, 4-lane
+  // shuffle, then the two 128-bit halves).
+  static R sum_lanes(const R* a) {
+    R t[4];
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm256_add_ps(_mm256_unpacklo_ps(a[2 * i], a[2 * i + 1]),
+                           _mm256_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    }
+    const R c0 =
+        _mm256_add_ps(_mm256_shuffle_ps(t[0], t[1], 0x44), _mm256_shuffle_ps(t[0], t[1], 0xEE));
+    const R c1 =
+        _mm256_add_ps(_mm256_shuffle_ps(t[2], t[3], 0x44), _mm256_shuffle_ps(t[2], t[3], 0xEE));
+    return _mm256_add_ps(_mm256_permute2f128_ps(c0, c1, 0x20),
+                         _mm256_permute2f128_ps(c0, c1, 0x31));
+  }
   static float hsum(R r) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -45,6 +45,10 @@ struct V {
     const float32x2_t t = vadd_f32(vget_low_f32(r), vget_high_f32(r));
     return vget_lane_f32(t, 0) + vget_lane_f32(t, 1);
   }
+  // Lane t of the result: the sum of a[t]'s lanes (pairs l, l + 1 first).
+  static R sum_lanes(const R* a) {
+    return vpaddq_f32(vpaddq_f32(a[0], a[1]), vpaddq_f32(a[2], a[3]));
+  }
   static float hsum(R r) { return vaddvq_f32(r); }
 };
 

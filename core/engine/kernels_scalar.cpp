@@ -29,6 +29,8 @@ struct V {
   static R relu(R t) { return t > 0.0f ? t : 0.0f; }
   static R select_positive(R a, R g) { return a > 0.0f ? g : 0.0f; }
   static float tree_sum(R r) { return r; }
+  // Lane t of the result: the sum of a[t]'s lanes, t < kLanes.
+  static R sum_lanes(const R* a) { return a[0]; }
   static float hsum(R r) { return r; }
 };
 
