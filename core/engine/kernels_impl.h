@@ -398,9 +398,14 @@ void weight_grad_lanes_tile(int n, const float* dy, const int32_t* rows, size_t 
   const float* xr[K];
   for (int i = 0; i < MR; ++i) g[i] = dy + static_cast<size_t>(rows[i]) * dy_stride;
   for (int j = 0; j < K; ++j) xr[j] = x + static_cast<size_t>(cols[j]) * x_stride;
+  // n >= 1: a do-while, as in forward_tile, whose last vector may be
+  // partial (peeling the first vector to set the accumulators made GCC 12
+  // keep them in a stack array, as a loop that may run zero times does).
+  // Unrolled before GCC 12's loop distribution can turn the zeroing into a
+  // memset of a stack array (rep stos, then loads: a tenth of the tile).
   R acc[kGroups * kL];
+#pragma GCC unroll 64
   for (int a = 0; a < kGroups * kL; ++a) acc[a] = V::zero();
-  // n >= 1: a do-while, as in forward_tile; the last vector may be partial.
   int b = 0;
   do {
     const int t = n - b;
