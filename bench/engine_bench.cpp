@@ -255,8 +255,8 @@ struct Layer1Pass {
       if (s == 1) {
         layer.ops[i].backward_b1(kt, wi, xs[i].data(), g.data(), dwi, dx.data(), scratch.data());
       } else {
-        layer.ops[i].weight_grad(kt, g.data(), xs[i].data(), dwi, batch, s, scratch.data(), 0, 1);
-        layer.ops[i].backward_input(kt, wi, g.data(), dx.data(), batch, s, 0, 1);
+        layer.ops[i].backward(kt, wi, g.data(), xs[i].data(), dwi, dx.data(), batch, batch, s,
+                              scratch.data(), 0, 1);
       }
     }
   }

@@ -83,6 +83,21 @@ struct KernelTable {
                                    size_t dy_stride, const float* x, const int32_t* cols,
                                    size_t x_stride, float* dw, const int64_t* w_off) = nullptr;
 
+  // Runs of nb blocks of one shape m x k (small blocks: k <= kRunMaxK), tables
+  // back to back: block b's rows at rows[b * m], its columns at cols[b * k],
+  // its weight offsets at w_off[b * m]. Same results as block_forward on
+  // each block.
+  void (*block_forward_run)(int nb, int m, int k, int n, const float* w, const int64_t* w_off,
+                            const float* x, const int32_t* cols, size_t x_stride, float* y,
+                            const int32_t* rows, size_t y_stride) = nullptr;
+  // Block by block: block_weight_grad_lanes over n examples, then, when dx is
+  // not null, block_backward_input over `lanes` examples (same results).
+  // x, dy and dx share `stride`.
+  void (*block_backward_run)(int nb, int m, int k, int n, int lanes, const float* w,
+                             const int64_t* w_off, const float* dy, const int32_t* rows,
+                             const float* x, const int32_t* cols, size_t stride, float* dw,
+                             float* dx) = nullptr;
+
   // Batch 1 (stride 1). `scratch` holds at least 2 * k floats.
   // y[rows[i]] = sum_j w[w_off[i] + j] * x[cols[j]].
   void (*block_forward_b1)(int m, int k, const float* w, const int64_t* w_off, const float* x,
@@ -146,6 +161,9 @@ struct KernelTable {
 constexpr int kActLinear = 0;
 constexpr int kActRelu = 1;
 constexpr int kActTanh = 2;
+
+// Widest block the run kernels take (block_forward_run, block_backward_run).
+constexpr int kRunMaxK = 8;
 
 // k rounded up to a multiple of `lanes`: the row pitch block_weight_grad
 // needs for a block of width k.

@@ -377,11 +377,139 @@ void block_weight_grad(int m, int k, int n, const float* dy, const int32_t* rows
   }
 }
 
-// Four weights of a row at a time share the loads of dy; the batch tail is
-// one masked step after the loop.
+// Accumulators of a narrow block's batch-in-lanes weight-gradient tile: 16
+// where the tiles above hold 24 (AVX-512, NEON: 16 + K loads of x + one of
+// dy fit 32 registers), else 8.
+constexpr int kLanesAcc = kMR * kNV >= 24 ? 16 : 8;
+
+// GCC 12 vectorizes the tile's set-up of its row pointers (rows[i] *
+// stride in 64 bits: two dozen vector instructions on the ports the FMAs
+// need); scalar multiplies made the 4 x 4 tile about a fifth faster.
+// Clang has no such attribute (and does not do this).
+#if defined(__GNUC__) && !defined(__clang__)
+#define NF_NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define NF_NO_SLP
+#endif
+
+// Rows MR x columns K of a block (K <= 8), the batch in the lanes: MR * K
+// accumulators, each vector of x and dy loaded once per tile, then the
+// accumulators' lanes summed kL at a time by V::reduce_lanes (a tree of
+// shuffles: 45 instructions for 16 weights on AVX-512, where one horizontal
+// sum per weight took 8). Rows whose weights follow each other (a block
+// stored row after row, as butterfly and Clos blocks are) are stored as
+// whole vectors.
+template <int K, int MR>
+NF_NO_SLP void weight_grad_lanes_tile(int n, const float* dy, const int32_t* rows, size_t dy_stride,
+                                      const float* x, const int32_t* cols, size_t x_stride,
+                                      float* dw, const int64_t* w_off) {
+  constexpr int kAcc = MR * K;
+  constexpr int kGroups = (kAcc + kL - 1) / kL;
+  const float* g[MR];
+  const float* xr[K];
+  for (int i = 0; i < MR; ++i) g[i] = dy + static_cast<size_t>(rows[i]) * dy_stride;
+  for (int j = 0; j < K; ++j) xr[j] = x + static_cast<size_t>(cols[j]) * x_stride;
+  // n >= 1: a do-while, as in forward_tile, whose last vector may be
+  // partial (peeling the first vector to set the accumulators made GCC 12
+  // keep them in a stack array, as a loop that may run zero times does).
+  // Unrolled before GCC 12's loop distribution can turn the zeroing into a
+  // memset of a stack array (rep stos, then loads: a tenth of the tile).
+  R acc[kGroups * kL];
+#pragma GCC unroll 64
+  for (int a = 0; a < kGroups * kL; ++a) acc[a] = V::zero();
+  int b = 0;
+  do {
+    const int t = n - b;
+    R xv[K];
+    if (t >= kL) {
+      for (int j = 0; j < K; ++j) xv[j] = V::load(xr[j] + b);
+      for (int i = 0; i < MR; ++i) {
+        const R gv = V::load(g[i] + b);
+        for (int j = 0; j < K; ++j) acc[i * K + j] = V::fma(gv, xv[j], acc[i * K + j]);
+      }
+    } else {
+      for (int j = 0; j < K; ++j) xv[j] = V::load_n(xr[j] + b, t);
+      for (int i = 0; i < MR; ++i) {
+        const R gv = V::load_n(g[i] + b, t);
+        for (int j = 0; j < K; ++j) acc[i * K + j] = V::fma(gv, xv[j], acc[i * K + j]);
+      }
+    }
+  } while ((b += kL) < n);
+  bool packed = true;  // row i's weights at w_off[0] + i * K
+  for (int i = 1; i < MR; ++i) packed = packed && w_off[i] == w_off[0] + i * K;
+  if (packed) {
+    float* d = dw + w_off[0];
+    for (int q = 0; q < kGroups; ++q) {
+      const R s = V::reduce_lanes(acc + q * kL);
+      if ((q + 1) * kL <= kAcc) {
+        V::store(d + q * kL, s);
+      } else {
+        V::store_n(d + q * kL, s, kAcc - q * kL);
+      }
+    }
+    return;
+  }
+  float out[kGroups * kL];
+  for (int q = 0; q < kGroups; ++q) V::store(out + q * kL, V::reduce_lanes(acc + q * kL));
+  for (int i = 0; i < MR; ++i) {
+    for (int j = 0; j < K; ++j) dw[w_off[i] + j] = out[i * K + j];
+  }
+}
+
+// Tiles of up to MR rows (the last one shorter) of a block K wide.
+template <int K, int MR>
+void weight_grad_lanes_rows(int mr, int n, const float* dy, const int32_t* rows, size_t dy_stride,
+                            const float* x, const int32_t* cols, size_t x_stride, float* dw,
+                            const int64_t* w_off) {
+  if constexpr (MR > 1) {
+    if (mr < MR) {
+      weight_grad_lanes_rows<K, MR - 1>(mr, n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
+      return;
+    }
+  }
+  weight_grad_lanes_tile<K, MR>(n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
+}
+
+template <int K>
+void weight_grad_lanes_narrow(int m, int n, const float* dy, const int32_t* rows, size_t dy_stride,
+                              const float* x, const int32_t* cols, size_t x_stride, float* dw,
+                              const int64_t* w_off) {
+  constexpr int kRows = kLanesAcc / K > 0 ? kLanesAcc / K : 1;
+  for (int i0 = 0; i0 < m; i0 += kRows) {
+    weight_grad_lanes_rows<K, kRows>(min_int(kRows, m - i0), n, dy, rows + i0, dy_stride, x, cols,
+                                     x_stride, dw, w_off + i0);
+  }
+}
+
+// Blocks at most 8 wide: register tiles above. Wider ones: four weights of
+// a row at a time share the loads of dy; the batch tail is one masked step
+// after the loop.
 void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t* rows,
                              size_t dy_stride, const float* x, const int32_t* cols, size_t x_stride,
                              float* dw, const int64_t* w_off) {
+  if (n <= 0) {  // the tiles need n >= 1
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < k; ++j) dw[w_off[i] + j] = 0.0f;
+    }
+    return;
+  }
+  switch (k) {
+#define NF_CASE(K_)                                                                        \
+  case K_:                                                                                 \
+    weight_grad_lanes_narrow<K_>(m, n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off); \
+    return;
+    NF_CASE(1)
+    NF_CASE(2)
+    NF_CASE(3)
+    NF_CASE(4)
+    NF_CASE(5)
+    NF_CASE(6)
+    NF_CASE(7)
+    NF_CASE(8)
+#undef NF_CASE
+    default:
+      break;
+  }
   const int nv = n - n % kL;
   for (int i = 0; i < m; ++i) {
     const float* g = dy + static_cast<size_t>(rows[i]) * dy_stride;
@@ -513,6 +641,195 @@ void block_weight_grad_reduce(int m, int k, int n, const float* dy, const int32_
   if (j0 < k) {
     block_weight_grad_lanes(m, k - j0, n, dy, rows, dy_stride, x, cols + j0, x_stride, dw + j0,
                             w_off);
+  }
+}
+
+// ---- runs of small blocks (butterfly radix <= 8, narrow Clos blocks) ----
+//
+// A run is nb blocks of the same shape m x k (k <= kRunMaxK) whose tables
+// follow each other: block b's rows at rows[b * m], columns at cols[b * k],
+// weight offsets at w_off[b * m]. The block loop runs inside one call, with
+// k a template argument, instead of one call per block through the row and
+// batch tilings above: a 4 x 4 block at batch 64 is 64 FMAs, and that
+// tiling's calls, switches and index setup cost about as much again.
+
+// Vectors of the batch per tile for a block k wide: x (k x NV) stays in
+// registers while the block's rows are computed.
+constexpr int run_vec_tile(int k) {
+  const int nv = kMR * kNV / k;
+  return nv < 1 ? 1 : nv > kNV ? kNV : nv;
+}
+
+// Calls f.template operator()<NV, kPartial>() for the tile of nv (1..NVM)
+// vectors, the last one partial when `partial`.
+template <int NV, int NVM, typename F>
+inline void dispatch_vec_tile(int nv, bool partial, F& f) {
+  if (nv == NV || NV == NVM) {
+    if (partial) {
+      f.template operator()<NV, true>();
+    } else {
+      f.template operator()<NV, false>();
+    }
+    return;
+  }
+  if constexpr (NV < NVM) dispatch_vec_tile<NV + 1, NVM>(nv, partial, f);
+}
+
+// Runs f over [0, n) in tiles of NVM vectors, then one tile of the rest.
+template <int NVM, typename F>
+inline void run_vec_tiles(int n, F&& f) {
+  int b = 0;
+  for (; b + NVM * kL <= n; b += NVM * kL) f.template operator()<NVM, false>(b, kL);
+  const int left = n - b;
+  if (left <= 0) return;
+  const int nv = (left + kL - 1) / kL;
+  const int tail = left - (nv - 1) * kL;
+  auto g = [&]<int NV, bool kPartial>() { f.template operator()<NV, kPartial>(b, tail); };
+  dispatch_vec_tile<1, NVM>(nv, tail != kL, g);
+}
+
+// Forward of one block (m >= 1), batch lanes [b0, b0 + NV vectors): the
+// same operations in the same order as forward_tile.
+template <int K, int NV, bool kPartial>
+inline void run_forward_block(int m, const float* w, const int64_t* w_off, const float* x,
+                              const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
+                              size_t y_stride, int b0, int tail) {
+  R xv[K][NV];
+  for (int j = 0; j < K; ++j) {
+    const float* xr = x + static_cast<size_t>(cols[j]) * x_stride + b0;
+    for (int v = 0; v < NV; ++v) xv[j][v] = load_tile<kPartial>(xr, v, NV, tail);
+  }
+  int i = 0;
+  do {
+    const float* wr = w + w_off[i];
+    R acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = V::zero();
+    for (int j = 0; j < K; ++j) {
+      const R wv = V::set1(wr[j]);
+      for (int v = 0; v < NV; ++v) acc[v] = V::fma(wv, xv[j][v], acc[v]);
+    }
+    float* yr = y + static_cast<size_t>(rows[i]) * y_stride + b0;
+    for (int v = 0; v < NV; ++v) store_tile<kPartial>(yr, acc[v], v, NV, tail);
+  } while (++i < m);
+}
+
+template <int K>
+void run_forward_k(int nb, int m, int n, const float* w, const int64_t* w_off, const float* x,
+                   const int32_t* cols, size_t x_stride, float* y, const int32_t* rows,
+                   size_t y_stride) {
+  run_vec_tiles<run_vec_tile(K)>(n, [&]<int NV, bool kPartial>(int b0, int tail) {
+    for (int blk = 0; blk < nb; ++blk) {
+      run_forward_block<K, NV, kPartial>(m, w, w_off + blk * m, x, cols + blk * K, x_stride, y,
+                                         rows + blk * m, y_stride, b0, tail);
+    }
+  });
+}
+
+// Input gradient of one block (m >= 1): the same operations in the same
+// order as backward_input_tile.
+template <int K, int NV, bool kPartial>
+inline void run_backward_input_block(int m, const float* w, const int64_t* w_off, const float* dy,
+                                     const int32_t* rows, size_t stride, float* dx,
+                                     const int32_t* cols, int b0, int tail) {
+  R acc[K][NV];
+  for (int j = 0; j < K; ++j) {
+    for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
+  }
+  int i = 0;
+  do {
+    const float* dyr = dy + static_cast<size_t>(rows[i]) * stride + b0;
+    const float* wr = w + w_off[i];
+    R gv[NV];
+    for (int v = 0; v < NV; ++v) gv[v] = load_tile<kPartial>(dyr, v, NV, tail);
+    for (int j = 0; j < K; ++j) {
+      const R wv = V::set1(wr[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv, gv[v], acc[j][v]);
+    }
+  } while (++i < m);
+  for (int j = 0; j < K; ++j) {
+    float* dxr = dx + static_cast<size_t>(cols[j]) * stride + b0;
+    for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[j][v], v, NV, tail);
+  }
+}
+
+// Block by block: the weight gradient (batch in the lanes, n examples),
+// then, when dx is not null, the input gradient (`lanes` examples) while
+// the block's dy is in L1.
+template <int K>
+void run_backward_k(int nb, int m, int n, int lanes, const float* w, const int64_t* w_off,
+                    const float* dy, const int32_t* rows, const float* x, const int32_t* cols,
+                    size_t stride, float* dw, float* dx) {
+  constexpr int NVM = run_vec_tile(K);
+  for (int blk = 0; blk < nb; ++blk) {
+    const int32_t* br = rows + blk * m;
+    const int32_t* bc = cols + blk * K;
+    const int64_t* bo = w_off + blk * m;
+    weight_grad_lanes_narrow<K>(m, n, dy, br, stride, x, bc, stride, dw, bo);
+    if (dx == nullptr) continue;
+    run_vec_tiles<NVM>(lanes, [&]<int NV, bool kPartial>(int b0, int tail) {
+      run_backward_input_block<K, NV, kPartial>(m, w, bo, dy, br, stride, dx, bc, b0, tail);
+    });
+  }
+}
+
+void block_forward_run(int nb, int m, int k, int n, const float* w, const int64_t* w_off,
+                       const float* x, const int32_t* cols, size_t x_stride, float* y,
+                       const int32_t* rows, size_t y_stride) {
+  if (nb <= 0 || m <= 0) return;
+  switch (k) {
+#define NF_CASE(K_)                                                              \
+  case K_:                                                                       \
+    run_forward_k<K_>(nb, m, n, w, w_off, x, cols, x_stride, y, rows, y_stride); \
+    return;
+    NF_CASE(1)
+    NF_CASE(2)
+    NF_CASE(3)
+    NF_CASE(4)
+    NF_CASE(5)
+    NF_CASE(6)
+    NF_CASE(7)
+    NF_CASE(8)
+#undef NF_CASE
+    default:  // not a run's width: block by block
+      for (int blk = 0; blk < nb; ++blk) {
+        block_forward(m, k, n, w, w_off + blk * m, x, cols + static_cast<size_t>(blk) * k, x_stride,
+                      y, rows + blk * m, y_stride);
+      }
+  }
+}
+
+void block_backward_run(int nb, int m, int k, int n, int lanes, const float* w,
+                        const int64_t* w_off, const float* dy, const int32_t* rows, const float* x,
+                        const int32_t* cols, size_t stride, float* dw, float* dx) {
+  if (nb <= 0 || m <= 0) return;
+  if (n <= 0 || k <= 0 || k > kRunMaxK) {  // block by block
+    for (int blk = 0; blk < nb; ++blk) {
+      const int32_t* bc = cols + static_cast<size_t>(blk) * k;
+      block_weight_grad_lanes(m, k, n, dy, rows + blk * m, stride, x, bc, stride, dw,
+                              w_off + blk * m);
+      if (dx != nullptr) {
+        block_backward_input(m, k, lanes, w, w_off + blk * m, dy, rows + blk * m, stride, dx, bc,
+                             stride);
+      }
+    }
+    return;
+  }
+  switch (k) {
+#define NF_CASE(K_)                                                                   \
+  case K_:                                                                            \
+    run_backward_k<K_>(nb, m, n, lanes, w, w_off, dy, rows, x, cols, stride, dw, dx); \
+    return;
+    NF_CASE(1)
+    NF_CASE(2)
+    NF_CASE(3)
+    NF_CASE(4)
+    NF_CASE(5)
+    NF_CASE(6)
+    NF_CASE(7)
+    NF_CASE(8)
+#undef NF_CASE
+    default:
+      return;
   }
 }
 
@@ -1094,6 +1411,7 @@ double softmax_xent(int classes, int n, int lanes, const float* z, size_t stride
 
 #undef NF_RANGE_TILES
 #undef NF_SWITCH_ROWS
+#undef NF_NO_SLP
 
 constexpr KernelTable make_table(const char* name) {
   KernelTable t;
@@ -1105,6 +1423,8 @@ constexpr KernelTable make_table(const char* name) {
   t.block_weight_grad = &block_weight_grad;
   t.block_weight_grad_lanes = &block_weight_grad_lanes;
   t.block_weight_grad_reduce = &block_weight_grad_reduce;
+  t.block_forward_run = &block_forward_run;
+  t.block_backward_run = &block_backward_run;
   t.block_forward_b1 = &block_forward_b1;
   t.block_backward_b1 = &block_backward_b1;
   t.bias_activation = &bias_activation;

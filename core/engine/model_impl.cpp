@@ -305,8 +305,7 @@ void ModelImpl::backward(const float* w, float* grad) {
       } else {
         // Weight gradient and, when needed, input gradient: 1-2 x nnz x lanes.
         parallel((dx != nullptr ? 2 : 1) * op.nnz() * lanes, [&](int part, int parts) {
-          op.weight_grad(kt, gi, x, dw, n, s, ws_->scratch[part].data(), part, parts);
-          if (dx != nullptr) op.backward_input(kt, wi, gi, dx, lanes, s, part, parts);
+          op.backward(kt, wi, gi, x, dw, dx, n, lanes, s, ws_->scratch[part].data(), part, parts);
         });
       }
       std::swap(g, other);

@@ -53,6 +53,36 @@ WeightGradPath weight_grad_path(int32_t m, int32_t k, int n) {
   return WeightGradPath::kTranspose;
 }
 
+// Blocks per unit of a run of small blocks: a few hundred weights, still
+// 16 units for a 1024-wide butterfly stage.
+constexpr int32_t kRunBlocks = 16;
+
+// The weight gradient of `m` rows of a block (m x k; its rows, columns and
+// weight offsets from `rows`, `cols`, `w_off`) by the path its shape takes.
+// `*transposed` names the block whose input `scratch` holds (-1: none), so
+// that the row units of one block transpose its input once.
+void block_weight_grad(const KernelTable& kt, int32_t block, int32_t m, int32_t k, int n,
+                       const float* dy, const int32_t* rows, const float* x, const int32_t* cols,
+                       size_t stride, float* dw, const int64_t* w_off, float* scratch,
+                       int32_t* transposed) {
+  switch (weight_grad_path(m, k, n)) {
+    case WeightGradPath::kLanes:
+      kt.block_weight_grad_lanes(m, k, n, dy, rows, stride, x, cols, stride, dw, w_off);
+      return;
+    case WeightGradPath::kReduce:
+      kt.block_weight_grad_reduce(m, k, n, dy, rows, stride, x, cols, stride, dw, w_off);
+      return;
+    case WeightGradPath::kTranspose:
+      break;
+  }
+  const size_t ld = padded_width(k, kt.lanes);
+  if (*transposed != block) {
+    kt.gather_transpose(k, n, x, cols, stride, scratch, ld);
+    *transposed = block;
+  }
+  kt.block_weight_grad(m, k, n, dy, rows, stride, scratch, ld, dw, w_off);
+}
+
 }  // namespace
 
 void SublayerOp::UnitList::add(Unit u, int64_t cost) {
@@ -157,6 +187,22 @@ Result<SublayerOp> SublayerOp::plan(const Sublayer& sublayer) {
     for (int32_t c = 0; c < mask.cols; ++c) {
       if (!col_seen[c]) op.uncovered_cols_.push_back(c);
     }
+    const bool runs = std::all_of(op.blocks_.begin(), op.blocks_.end(), [](const BlockRef& b) {
+      return b.m >= 1 && b.m <= kUnitRows && b.k <= kRunMaxK;
+    });
+    for (int32_t lo = 0; runs && lo < index;) {
+      const BlockRef& first = op.blocks_[lo];
+      int32_t hi = lo + 1;
+      while (hi < index && hi - lo < kRunBlocks && op.blocks_[hi].m == first.m &&
+             op.blocks_[hi].k == first.k) {
+        ++hi;
+      }
+      op.run_units_.add({lo, lo, hi}, int64_t{hi - lo} * first.m * std::max(first.k, 1));
+      lo = hi;
+    }
+    op.paired_units_ = std::all_of(op.blocks_.begin(), op.blocks_.end(), [](const BlockRef& b) {
+      return b.m >= 1 && b.m <= kUnitRows && b.k <= kUnitRows;
+    });
     return op;
   }
 
@@ -196,6 +242,17 @@ int64_t SublayerOp::index_bytes() const {
 void SublayerOp::forward(const KernelTable& kt, const float* w, const float* x, float* y, int n,
                          size_t stride, int part, int parts) const {
   size_t begin = 0, end = 0;
+  if (!run_units_.units.empty()) {
+    run_units_.slice(part, parts, &begin, &end);
+    for (size_t u = begin; u < end; ++u) {
+      const Unit& unit = run_units_.units[u];
+      const BlockRef& b = blocks_[unit.lo];
+      kt.block_forward_run(unit.hi - unit.lo, b.m, b.k, n, w, w_off_.data() + b.row_begin, x,
+                           block_cols_.data() + b.col_begin, stride, y,
+                           block_rows_.data() + b.row_begin, stride);
+    }
+    return;
+  }
   row_units_.slice(part, parts, &begin, &end);
   for (size_t u = begin; u < end; ++u) {
     const Unit& unit = row_units_.units[u];
@@ -245,30 +302,63 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
       const int64_t r0 = b.row_begin + unit.lo;
-      const WeightGradPath path = weight_grad_path(b.m, b.k, n);
-      if (path == WeightGradPath::kLanes) {
-        kt.block_weight_grad_lanes(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
-                                   x, block_cols_.data() + b.col_begin, stride, dw,
-                                   w_off_.data() + r0);
-        continue;
-      }
-      if (path == WeightGradPath::kReduce) {
-        kt.block_weight_grad_reduce(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride,
-                                    x, block_cols_.data() + b.col_begin, stride, dw,
-                                    w_off_.data() + r0);
-        continue;
-      }
-      const size_t ld = padded_width(b.k, kt.lanes);
-      if (transposed != unit.index) {
-        kt.gather_transpose(b.k, n, x, block_cols_.data() + b.col_begin, stride, scratch, ld);
-        transposed = unit.index;
-      }
-      kt.block_weight_grad(unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, stride, scratch,
-                           ld, dw, w_off_.data() + r0);
+      block_weight_grad(kt, unit.index, unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, x,
+                        block_cols_.data() + b.col_begin, stride, dw, w_off_.data() + r0, scratch,
+                        &transposed);
     } else {
       kt.csr_weight_grad(unit.lo, unit.hi, n, row_ptr_.data(), col_idx_.data(), dy, stride, x,
                          stride, dw);
     }
+  }
+}
+
+void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy, const float* x,
+                          float* dw, float* dx, int n, int lanes, size_t stride, float* scratch,
+                          int part, int parts) const {
+  if (!run_units_.units.empty() && n >= kLanesMinBatch) {
+    // Runs of small blocks (k <= kRunMaxK): block_backward_run takes their
+    // weight gradient with the batch in the lanes at this batch.
+    size_t begin = 0, end = 0;
+    run_units_.slice(part, parts, &begin, &end);
+    for (size_t u = begin; u < end; ++u) {
+      const Unit& unit = run_units_.units[u];
+      const BlockRef& b = blocks_[unit.lo];
+      kt.block_backward_run(unit.hi - unit.lo, b.m, b.k, n, lanes, w, w_off_.data() + b.row_begin,
+                            dy, block_rows_.data() + b.row_begin, x,
+                            block_cols_.data() + b.col_begin, stride, dw, dx);
+    }
+    if (dx != nullptr && part == 0) {
+      for (int32_t c : uncovered_cols_) {
+        std::fill_n(dx + static_cast<size_t>(c) * stride, lanes, 0.0f);
+      }
+    }
+    return;
+  }
+  if (!paired_units_ || dx == nullptr) {
+    weight_grad(kt, dy, x, dw, n, stride, scratch, part, parts);
+    if (dx != nullptr) backward_input(kt, w, dy, dx, lanes, stride, part, parts);
+    return;
+  }
+  // Block by block (row unit u is block u): the same kernel calls as
+  // weight_grad and backward_input make, so the same results; each block's
+  // weights and input-gradient rows are written by the part that owns it.
+  size_t begin = 0, end = 0;
+  row_units_.slice(part, parts, &begin, &end);
+  for (size_t u = begin; u < end; ++u) {
+    const BlockRef& b = blocks_[u];
+    const int32_t* rows = block_rows_.data() + b.row_begin;
+    const int32_t* cols = block_cols_.data() + b.col_begin;
+    const int64_t* w_off = w_off_.data() + b.row_begin;
+    if (b.m > 0 && b.k > 0) {
+      int32_t transposed = -1;
+      block_weight_grad(kt, static_cast<int32_t>(u), b.m, b.k, n, dy, rows, x, cols, stride, dw,
+                        w_off, scratch, &transposed);
+    }
+    kt.block_backward_input(b.m, b.k, lanes, w, w_off, dy, rows, stride, dx, cols, stride);
+  }
+  if (part == 0) {
+    for (int32_t c : uncovered_cols_)
+      std::fill_n(dx + static_cast<size_t>(c) * stride, lanes, 0.0f);
   }
 }
 

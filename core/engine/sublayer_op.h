@@ -53,6 +53,14 @@ class SublayerOp {
   void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
                    size_t stride, float* scratch, int part, int parts) const;
 
+  // weight_grad, then (when dx is not null) backward_input with `lanes`
+  // examples: the same results. Where every block is one unit of each (no
+  // side above kUnitRows: butterfly stages, narrow Clos blocks) the two run
+  // block by block, so the input gradient reads dy while it is still in L1.
+  void backward(const KernelTable& kt, const float* w, const float* dy, const float* x, float* dw,
+                float* dx, int n, int lanes, size_t stride, float* scratch, int part,
+                int parts) const;
+
   // Batch 1 (stride 1, one thread). `scratch` holds 2 * max_k() floats.
   void forward_b1(const KernelTable& kt, const float* w, const float* x, float* y,
                   float* scratch) const;
@@ -94,6 +102,13 @@ class SublayerOp {
 
   UnitList row_units_;  // forward and weight gradient
   UnitList col_units_;  // input gradient
+  // Structured, every block 1..kUnitRows rows and at most kUnitRows
+  // columns: row unit u is block u, and backward() runs whole blocks.
+  bool paired_units_ = false;
+  // Structured, every block 1..kUnitRows rows and at most kRunMaxK columns:
+  // units of up to kRunBlocks consecutive blocks of one shape ([lo, hi) of
+  // blocks_), run by the run kernels (block_forward_run, block_backward_run).
+  UnitList run_units_;
 };
 
 }  // namespace nf::engine

@@ -206,6 +206,103 @@ TEST_CASE("SIMD block kernels match the scalar reference") {
   }
 }
 
+// A run of nb blocks of m x k (kernels.h: tables back to back): block b's
+// rows and columns interleaved with the other blocks' (as butterfly stages
+// permute them), weights either packed row after row (as in a cascade) or
+// with a gap after every row.
+struct RunCase {
+  int nb, m, k;
+  std::vector<int32_t> rows, cols;
+  std::vector<int64_t> w_off;
+  std::vector<float> w;
+  int32_t n_rows, n_cols;
+};
+
+RunCase make_run(int nb, int m, int k, bool packed, uint64_t seed) {
+  RunCase c{nb, m, k, {}, {}, {}, {}, nb * m + 1, nb * k + 2};
+  for (int b = 0; b < nb; ++b) {
+    for (int i = 0; i < m; ++i) c.rows.push_back(i * nb + (nb - 1 - b));
+    for (int j = 0; j < k; ++j) c.cols.push_back(j * nb + b + 1);
+    for (int i = 0; i < m; ++i) {
+      c.w_off.push_back(static_cast<int64_t>(b * m + i) * (packed ? k : k + 3));
+    }
+  }
+  c.w = random_vec(static_cast<size_t>(nb) * m * (k + 3) + 1, seed);
+  return c;
+}
+
+TEST_CASE("run kernels of small blocks match the block kernels, every variant") {
+  std::vector<const KernelTable*> tables = simd_variants();
+  tables.insert(tables.begin(), scalar_kernel_table());
+  const KernelTable& s = *scalar_kernel_table();
+  for (const KernelTable* t : tables) {
+    CAPTURE(t->name);
+    for (int m : {1, 2, 3, 4, 7, 8, 13}) {
+      for (int k : {1, 2, 3, 4, 5, 7, 8}) {
+        for (int nb : {1, 3}) {
+          for (bool packed : {false, true}) {
+            const RunCase c = make_run(nb, m, k, packed, m * 100 + k * 10 + nb);
+            for (int n : {1, 3, 15, 16, 17, 33, 64}) {
+              CAPTURE(m);
+              CAPTURE(k);
+              CAPTURE(nb);
+              CAPTURE(packed);
+              CAPTURE(n);
+              const int lanes = n == 1 ? 1 : (n + 15) / 16 * 16;
+              const size_t stride = lanes + 3;
+              const auto x = random_vec(c.n_cols * stride, 5);
+              const auto dy = random_vec(c.n_rows * stride, 6);
+              // Forward: the variant's block_forward on each block, and scalar.
+              std::vector<float> y(c.n_rows * stride, 9.0f), y_blocks(y), y_ref(y);
+              t->block_forward_run(nb, m, k, lanes, c.w.data(), c.w_off.data(), x.data(),
+                                   c.cols.data(), stride, y.data(), c.rows.data(), stride);
+              for (int b = 0; b < nb; ++b) {
+                t->block_forward(m, k, lanes, c.w.data(), c.w_off.data() + b * m, x.data(),
+                                 c.cols.data() + b * k, stride, y_blocks.data(),
+                                 c.rows.data() + b * m, stride);
+                s.block_forward(m, k, lanes, c.w.data(), c.w_off.data() + b * m, x.data(),
+                                c.cols.data() + b * k, stride, y_ref.data(), c.rows.data() + b * m,
+                                stride);
+              }
+              check_close(y, y_blocks, "block_forward_run vs block_forward");
+              check_close(y, y_ref, "block_forward_run vs scalar");
+              // Backward: weight gradient over n examples, input gradient over lanes.
+              std::vector<float> dw(c.w.size(), 9.0f), dw_blocks(dw), dw_ref(dw);
+              std::vector<float> dx(c.n_cols * stride, 9.0f), dx_blocks(dx), dx_ref(dx);
+              t->block_backward_run(nb, m, k, n, lanes, c.w.data(), c.w_off.data(), dy.data(),
+                                    c.rows.data(), x.data(), c.cols.data(), stride, dw.data(),
+                                    dx.data());
+              for (int b = 0; b < nb; ++b) {
+                for (int pass = 0; pass < 2; ++pass) {
+                  const KernelTable* u = pass == 0 ? t : &s;
+                  std::vector<float>& dwo = pass == 0 ? dw_blocks : dw_ref;
+                  std::vector<float>& dxo = pass == 0 ? dx_blocks : dx_ref;
+                  u->block_weight_grad_lanes(m, k, n, dy.data(), c.rows.data() + b * m, stride,
+                                             x.data(), c.cols.data() + b * k, stride, dwo.data(),
+                                             c.w_off.data() + b * m);
+                  u->block_backward_input(m, k, lanes, c.w.data(), c.w_off.data() + b * m,
+                                          dy.data(), c.rows.data() + b * m, stride, dxo.data(),
+                                          c.cols.data() + b * k, stride);
+                }
+              }
+              check_close(dw, dw_blocks, "block_backward_run dw vs block_weight_grad_lanes");
+              check_close(dw, dw_ref, "block_backward_run dw vs scalar");
+              check_close(dx, dx_blocks, "block_backward_run dx vs block_backward_input");
+              check_close(dx, dx_ref, "block_backward_run dx vs scalar");
+              // Without dx: the same weight gradient, dx untouched.
+              std::vector<float> dw2(c.w.size(), 9.0f);
+              t->block_backward_run(nb, m, k, n, lanes, c.w.data(), c.w_off.data(), dy.data(),
+                                    c.rows.data(), x.data(), c.cols.data(), stride, dw2.data(),
+                                    nullptr);
+              CHECK(dw2 == dw);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 struct CsrCase {
   int32_t rows, cols;
   std::vector<int32_t> row_ptr, col_idx, col_ptr, row_idx, w_pos;
