@@ -725,33 +725,6 @@ void run_forward_k(int nb, int m, int n, const float* w, const int64_t* w_off, c
   });
 }
 
-// Input gradient of one block (m >= 1): the same operations in the same
-// order as backward_input_tile.
-template <int K, int NV, bool kPartial>
-inline void run_backward_input_block(int m, const float* w, const int64_t* w_off, const float* dy,
-                                     const int32_t* rows, size_t stride, float* dx,
-                                     const int32_t* cols, int b0, int tail) {
-  R acc[K][NV];
-  for (int j = 0; j < K; ++j) {
-    for (int v = 0; v < NV; ++v) acc[j][v] = V::zero();
-  }
-  int i = 0;
-  do {
-    const float* dyr = dy + static_cast<size_t>(rows[i]) * stride + b0;
-    const float* wr = w + w_off[i];
-    R gv[NV];
-    for (int v = 0; v < NV; ++v) gv[v] = load_tile<kPartial>(dyr, v, NV, tail);
-    for (int j = 0; j < K; ++j) {
-      const R wv = V::set1(wr[j]);
-      for (int v = 0; v < NV; ++v) acc[j][v] = V::fma(wv, gv[v], acc[j][v]);
-    }
-  } while (++i < m);
-  for (int j = 0; j < K; ++j) {
-    float* dxr = dx + static_cast<size_t>(cols[j]) * stride + b0;
-    for (int v = 0; v < NV; ++v) store_tile<kPartial>(dxr, acc[j][v], v, NV, tail);
-  }
-}
-
 // Block by block: the weight gradient (batch in the lanes, n examples),
 // then, when dx is not null, the input gradient (`lanes` examples) while
 // the block's dy is in L1.
@@ -767,7 +740,7 @@ void run_backward_k(int nb, int m, int n, int lanes, const float* w, const int64
     weight_grad_lanes_narrow<K>(m, n, dy, br, stride, x, bc, stride, dw, bo);
     if (dx == nullptr) continue;
     run_vec_tiles<NVM>(lanes, [&]<int NV, bool kPartial>(int b0, int tail) {
-      run_backward_input_block<K, NV, kPartial>(m, w, bo, dy, br, stride, dx, bc, b0, tail);
+      backward_input_tile<K, NV, kPartial>(m, w, bo, dy, br, stride, dx, bc, stride, b0, tail);
     });
   }
 }
