@@ -470,6 +470,44 @@ void weight_grad_lanes_rows(int mr, int n, const float* dy, const int32_t* rows,
   weight_grad_lanes_tile<K, MR>(n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
 }
 
+// Calls f(SmallK<k>{}) for k in 1..8 (the widths the lanes and run
+// kernels unroll) and returns true; returns false for any other k.
+template <int K>
+struct SmallK {
+  static constexpr int value = K;
+};
+template <typename F>
+inline bool with_small_k(int k, F&& f) {
+  switch (k) {
+    case 1:
+      f(SmallK<1>{});
+      return true;
+    case 2:
+      f(SmallK<2>{});
+      return true;
+    case 3:
+      f(SmallK<3>{});
+      return true;
+    case 4:
+      f(SmallK<4>{});
+      return true;
+    case 5:
+      f(SmallK<5>{});
+      return true;
+    case 6:
+      f(SmallK<6>{});
+      return true;
+    case 7:
+      f(SmallK<7>{});
+      return true;
+    case 8:
+      f(SmallK<8>{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 template <int K>
 void weight_grad_lanes_narrow(int m, int n, const float* dy, const int32_t* rows, size_t dy_stride,
                               const float* x, const int32_t* cols, size_t x_stride, float* dw,
@@ -493,22 +531,11 @@ void block_weight_grad_lanes(int m, int k, int n, const float* dy, const int32_t
     }
     return;
   }
-  switch (k) {
-#define NF_CASE(K_)                                                                        \
-  case K_:                                                                                 \
-    weight_grad_lanes_narrow<K_>(m, n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off); \
+  if (with_small_k(k, [&](auto kc) {
+        weight_grad_lanes_narrow<decltype(kc)::value>(m, n, dy, rows, dy_stride, x, cols, x_stride,
+                                                      dw, w_off);
+      })) {
     return;
-    NF_CASE(1)
-    NF_CASE(2)
-    NF_CASE(3)
-    NF_CASE(4)
-    NF_CASE(5)
-    NF_CASE(6)
-    NF_CASE(7)
-    NF_CASE(8)
-#undef NF_CASE
-    default:
-      break;
   }
   const int nv = n - n % kL;
   for (int i = 0; i < m; ++i) {
@@ -749,25 +776,14 @@ void block_forward_run(int nb, int m, int k, int n, const float* w, const int64_
                        const float* x, const int32_t* cols, size_t x_stride, float* y,
                        const int32_t* rows, size_t y_stride) {
   if (nb <= 0 || m <= 0) return;
-  switch (k) {
-#define NF_CASE(K_)                                                              \
-  case K_:                                                                       \
-    run_forward_k<K_>(nb, m, n, w, w_off, x, cols, x_stride, y, rows, y_stride); \
-    return;
-    NF_CASE(1)
-    NF_CASE(2)
-    NF_CASE(3)
-    NF_CASE(4)
-    NF_CASE(5)
-    NF_CASE(6)
-    NF_CASE(7)
-    NF_CASE(8)
-#undef NF_CASE
-    default:  // not a run's width: block by block
-      for (int blk = 0; blk < nb; ++blk) {
-        block_forward(m, k, n, w, w_off + blk * m, x, cols + static_cast<size_t>(blk) * k, x_stride,
-                      y, rows + blk * m, y_stride);
-      }
+  const bool unrolled = with_small_k(k, [&](auto kc) {
+    run_forward_k<decltype(kc)::value>(nb, m, n, w, w_off, x, cols, x_stride, y, rows, y_stride);
+  });
+  if (!unrolled) {  // not a run's width: block by block
+    for (int blk = 0; blk < nb; ++blk) {
+      block_forward(m, k, n, w, w_off + blk * m, x, cols + static_cast<size_t>(blk) * k, x_stride,
+                    y, rows + blk * m, y_stride);
+    }
   }
 }
 
@@ -787,23 +803,10 @@ void block_backward_run(int nb, int m, int k, int n, int lanes, const float* w,
     }
     return;
   }
-  switch (k) {
-#define NF_CASE(K_)                                                                   \
-  case K_:                                                                            \
-    run_backward_k<K_>(nb, m, n, lanes, w, w_off, dy, rows, x, cols, stride, dw, dx); \
-    return;
-    NF_CASE(1)
-    NF_CASE(2)
-    NF_CASE(3)
-    NF_CASE(4)
-    NF_CASE(5)
-    NF_CASE(6)
-    NF_CASE(7)
-    NF_CASE(8)
-#undef NF_CASE
-    default:
-      return;
-  }
+  with_small_k(k, [&](auto kc) {
+    run_backward_k<decltype(kc)::value>(nb, m, n, lanes, w, w_off, dy, rows, x, cols, stride, dw,
+                                        dx);
+  });
 }
 
 // ---- structured blocks, batch 1 ----
