@@ -155,10 +155,32 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
     // Bytes converted as they are transposed; padding lanes repeat the first
     // example, as the float path below does, so both give the same results.
     const size_t lanes = s > 1 ? s : 1;
-    for (size_t b = 0; b < lanes; ++b) {
-      const uint8_t* row =
-          data.pixels.data() + indices[b < static_cast<size_t>(n) ? b : 0] * int64_t{dim};
-      for (int32_t f = 0; f < dim; ++f) ws_->input[f * s + b] = pixel_value(row[f]);
+    auto row_of = [&](size_t b) {
+      return data.pixels.data() + indices[b < static_cast<size_t>(n) ? b : 0] * int64_t{dim};
+    };
+    if (s == 1) {
+      const uint8_t* row = row_of(0);
+      for (int32_t f = 0; f < dim; ++f) ws_->input[f] = pixel_value(row[f]);
+      return;
+    }
+    // 16 examples x 64 features at a time: converted into a row-major tile
+    // on the stack, then put in place by the transpose kernel, as the float
+    // path does. Example by example, the strided stores took 59 us for a
+    // batch of 64 (eight times the float path).
+    constexpr int kGroup = 16, kChunk = 64;
+    alignas(64) float tile[kGroup * kChunk];
+    static constexpr int32_t kIota[kGroup] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const KernelTable& kt = kernels();
+    for (size_t b0 = 0; b0 < lanes; b0 += kGroup) {
+      const uint8_t* rows[kGroup];
+      for (int i = 0; i < kGroup; ++i) rows[i] = row_of(b0 + static_cast<size_t>(i));
+      for (int32_t f0 = 0; f0 < dim; f0 += kChunk) {
+        const int width = std::min<int32_t>(kChunk, dim - f0);
+        for (int i = 0; i < kGroup; ++i) {
+          for (int f = 0; f < width; ++f) tile[i * kChunk + f] = pixel_value(rows[i][f0 + f]);
+        }
+        kt.gather_transpose(kGroup, width, tile, kIota, kChunk, ws_->input.data() + f0 * s + b0, s);
+      }
     }
     return;
   }
