@@ -44,19 +44,15 @@ class SublayerOp {
   // y (rows x n) = W x (cols x n).
   void forward(const KernelTable& kt, const float* w, const float* x, float* y, int n,
                size_t stride, int part, int parts) const;
-  // dx (cols x n) = W^T dy; columns no weight reads are set to zero.
-  void backward_input(const KernelTable& kt, const float* w, const float* dy, float* dx, int n,
-                      size_t stride, int part, int parts) const;
   // dw (nnz, canonical order) = (dy x^T) restricted to the mask, summed over
-  // the first n examples. `scratch` holds scratch_floats(n) floats (per
-  // thread), all finite (zeroed once is enough: only padding is left unwritten).
-  void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
-                   size_t stride, float* scratch, int part, int parts) const;
-
-  // weight_grad, then (when dx is not null) backward_input with `lanes`
-  // examples: the same results. Where every block is one unit of each (no
-  // side above kUnitRows: butterfly stages, narrow Clos blocks) the two run
-  // block by block, so the input gradient reads dy while it is still in L1.
+  // the first n examples, and, when dx is not null, dx (cols x lanes) =
+  // W^T dy, columns no weight reads set to zero. `scratch` holds
+  // scratch_floats(n) floats (per thread), all finite (zeroed once is
+  // enough: only padding is left unwritten). The kernels depend on the
+  // shapes, never on part/parts: runs of small blocks (k <= kRunMaxK) at
+  // n >= 32 go through the run kernels, blocks of at most kUnitRows a side
+  // block by block (the input gradient reads dy while it is in L1), others
+  // weight gradient first, then input gradient.
   void backward(const KernelTable& kt, const float* w, const float* dy, const float* x, float* dw,
                 float* dx, int n, int lanes, size_t stride, float* scratch, int part,
                 int parts) const;
@@ -69,6 +65,15 @@ class SublayerOp {
                    float* dw, float* dx, float* scratch) const;
 
  private:
+  // dx (cols x n) = W^T dy; columns no weight reads are set to zero.
+  void backward_input(const KernelTable& kt, const float* w, const float* dy, float* dx, int n,
+                      size_t stride, int part, int parts) const;
+  // dw (nnz, canonical order) = (dy x^T) restricted to the mask, summed over
+  // the first n examples. `scratch` holds scratch_floats(n) floats (per
+  // thread), all finite (zeroed once is enough: only padding is left unwritten).
+  void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
+                   size_t stride, float* scratch, int part, int parts) const;
+
   struct BlockRef {
     int32_t m = 0, k = 0;
     int64_t row_begin = 0;  // into rows_ and w_off_
