@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace nf::engine {
 
@@ -14,6 +15,13 @@ constexpr size_t kLaneAlign = 16;
 
 size_t round_up(size_t v, size_t a) {
   return (v + a - 1) / a * a;
+}
+
+// Part `part` of `parts` of [0, n) in whole tiles of `tile` elements (whole
+// cache lines for 16 floats): {begin, end}, possibly empty.
+std::pair<size_t, size_t> tile_slice(size_t n, size_t tile, int part, int parts) {
+  const size_t tiles = (n + tile - 1) / tile;
+  return {std::min(n, tiles * part / parts * tile), std::min(n, tiles * (part + 1) / parts * tile)};
 }
 
 // The kernels' activation code of a layer's activation.
@@ -194,12 +202,11 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
     // Features split between the threads in whole 16-feature tiles.
     const KernelTable& kt = kernels();
     parallel(int64_t{dim} * static_cast<int64_t>(s), [&](int part, int parts) {
-      const int32_t tiles = (dim + 15) / 16;
-      const int32_t f0 = std::min(dim, tiles * part / parts * 16);
-      const int32_t f1 = std::min(dim, tiles * (part + 1) / parts * 16);
+      const auto [f0, f1] = tile_slice(static_cast<size_t>(dim), 16, part, parts);
       if (f1 > f0) {
-        kt.gather_transpose(static_cast<int>(s), f1 - f0, data.features.data() + f0, rows,
-                            static_cast<size_t>(dim), ws_->input.data() + f0 * s, s);
+        kt.gather_transpose(static_cast<int>(s), static_cast<int>(f1 - f0),
+                            data.features.data() + f0, rows, static_cast<size_t>(dim),
+                            ws_->input.data() + f0 * s, s);
       }
     });
     return;
@@ -214,10 +221,8 @@ void ModelImpl::update(Optimizer& opt, std::span<float> w, std::span<const float
                        std::span<const float> anchor) {
   const OptimizerStep step = opt.plan_step(w, grad, anchor);
   const KernelTable& kt = kernels();
-  const size_t lines = (step.n + 15) / 16;
   parallel(static_cast<int64_t>(step.n), [&](int part, int parts) {
-    const size_t begin = std::min(step.n, lines * part / parts * 16);
-    const size_t end = std::min(step.n, lines * (part + 1) / parts * 16);
+    const auto [begin, end] = tile_slice(step.n, 16, part, parts);
     if (end > begin) kt.optimizer_step(Optimizer::slice(step, begin, end));
   });
 }

@@ -106,13 +106,12 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   } split{m};
   const bool can_split = config.threads > 1 && config.batch_size > 1;
   const bool choose = can_split && config.choose_threads;
-  if (!choose) split.set(true);
   for (int epoch = 0; epoch < config.epochs; ++epoch) {
     rng.shuffle(std::span<int64_t>(m.order));
     for (int64_t b0 = 0; b0 < n_total; b0 += config.batch_size) {
       const int64_t n = std::min<int64_t>(config.batch_size, n_total - b0);
       const bool split_step = choose ? m.thread_choice.split() : can_split;
-      if (choose) split.set(split_step);
+      split.set(split_step);
       stats.split_steps += split_step ? 1 : 0;
       const auto step_start = std::chrono::steady_clock::now();
       m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
