@@ -67,11 +67,19 @@ WorkerPool::~WorkerPool() {
 // caller rewrites them only after done_ counted every claimed part, and
 // each worker's increment of done_ comes after its last read of them.
 // Sleeping: state_/sleepers_ and done_/caller_waiting_ are Dekker pairs
-// (each side stores one, then loads the other, all sequentially
+// (each side writes one, then loads the other, all sequentially
 // consistent), so either the waker sees the sleeper registered and takes
 // the mutex to notify it, or the sleeper sees the new value and does not
 // sleep. The sleeper registers and re-checks under the mutex, so the
 // notification cannot fall between its check and its wait.
+// Every write of a pair is a read-modify-write (exchange, fetch_add), not a
+// plain store. C++ orders a sequentially consistent store before a later
+// sequentially consistent load either way, and aarch64 hardware does too
+// (STLR then LDAR), but qemu-aarch64 on an x86 host (Debian 12's qemu 7.2)
+// lets the load pass the store: a waker then missed a sleeper, both slept,
+// and the engine suite hung in CI about once in 75 runs under qemu.
+// Emulated read-modify-writes are full barriers on the host; on x86 the
+// exchange is what a sequentially consistent store compiles to anyway.
 uint32_t WorkerPool::claim_and_run(int* ran) {
   while (true) {
     const uint64_t claimed = state_.fetch_add(1);
@@ -87,7 +95,7 @@ void WorkerPool::run_erased(void* ctx, Call call) {
   call_ = call;
   done_.store(0, std::memory_order_relaxed);
   const uint32_t generation = generation_of(state_.load(std::memory_order_relaxed)) + 1;
-  state_.store(uint64_t{generation} << 32);
+  state_.exchange(uint64_t{generation} << 32);  // an RMW: see "Sleeping" above
   if (sleepers_.load() > 0) {
     { std::lock_guard<std::mutex> lock(mu_); }
     start_cv_.notify_all();
@@ -100,7 +108,7 @@ void WorkerPool::run_erased(void* ctx, Call call) {
     cpu_relax();
   }
   std::unique_lock<std::mutex> lock(mu_);
-  caller_waiting_.store(true);
+  caller_waiting_.exchange(true);  // an RMW: see "Sleeping" above
   while (done_.load() != others) done_cv_.wait(lock);
   caller_waiting_.store(false, std::memory_order_relaxed);
 }

@@ -4,7 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -79,6 +83,55 @@ TEST_CASE("held workers still run every call and sleep once released") {
   CHECK(count_runs(pool, 5, std::chrono::microseconds(300)));  // longer than the held spin
   pool.hold(false);
   CHECK(count_runs(pool, 5, std::chrono::microseconds(300)));
+}
+
+// Busy-waits about `us` microseconds.
+void busy_wait(double us) {
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::nanoseconds(static_cast<int64_t>(us * 1000.0));
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+TEST_CASE("hand-overs timed around the ends of the spins lose no wake-up") {
+  // The caller publishes a run just as a worker gives up spinning and goes
+  // to sleep, and a worker finishes its part just as the caller gives up
+  // spinning for it: the pauses below sweep across both spins' lengths
+  // (a few microseconds, more under qemu). A lost wake-up leaves both
+  // asleep; the watchdog then fails the suite with a message instead of
+  // ctest's time-out. Under qemu-aarch64 this case hung in 4 of 74 runs
+  // before the fix in thread_pool.cpp ("Sleeping") and in none of 124 after.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished; })) {
+      std::fprintf(stderr, "WorkerPool: a run did not return within 60 s (lost wake-up)\n");
+      std::abort();
+    }
+  });
+  WorkerPool pool(2);
+  std::vector<int> calls(2 * 16, 0);
+  int runs = 0;
+  for (int r = 0; r < 60000; ++r) {
+    const double worker_us = (r * 7 % 13) * 0.5;  // 0 .. 6 us
+    auto fn = [&](int part, int) {
+      if (part == 1) busy_wait(worker_us);
+      ++calls[static_cast<size_t>(part) * 16];
+    };
+    pool.run(fn);
+    ++runs;
+    busy_wait((r % 61) * 0.5);  // 0 .. 30 us before the next run
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    finished = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  CHECK(calls[0] == runs);
+  CHECK(calls[16] == runs);
 }
 
 // Feeds ThreadChoice step times: `single` for one-thread steps, `split` for
