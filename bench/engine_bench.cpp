@@ -41,6 +41,7 @@ struct Options {
   bool skip_threads = false;
   bool skip_scalar = false;
   std::string only;  // run this model (and dense, the baseline) only
+  bool breakdown = false;
 };
 
 // What a figure is timed in: the measuring thread's CPU time (single-thread
@@ -262,6 +263,116 @@ struct Layer1Pass {
   }
 };
 
+// Wall time of each section of a step (ModelImpl's StepProbe), step after
+// step: a step runs the same sections in the same order every time.
+class SectionTimes : public nf::engine::StepProbe {
+ public:
+  explicit SectionTimes(const nf::engine::ModelImpl& impl) : impl_(impl) {}
+  void start() {
+    next_ = 0;
+    last_ = Clock::now();
+  }
+  void done(nf::engine::StepSection section, int layer, int sublayer) override {
+    const Clock::time_point now = Clock::now();
+    if (next_ == names_.size()) {
+      names_.push_back(label(section, layer, sublayer));
+      seconds_.emplace_back();
+    }
+    seconds_[next_++].push_back(std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+  const std::vector<std::string>& names() const { return names_; }
+  const std::vector<std::vector<double>>& seconds() const { return seconds_; }
+
+ private:
+  std::string label(nf::engine::StepSection section, int layer, int sublayer) const {
+    using nf::engine::StepSection;
+    const std::string l = " L" + std::to_string(layer + 1);
+    auto op = [&] {
+      const nf::engine::SublayerOp& o = impl_.layers[layer].ops[sublayer];
+      return l + "." + std::to_string(sublayer + 1) + " " + std::to_string(o.rows()) + "x" +
+             std::to_string(o.cols());
+    };
+    switch (section) {
+      case StepSection::kLoad:
+        return "load batch";
+      case StepSection::kForward:
+        return "forward" + op();
+      case StepSection::kBiasActivation:
+        return "bias+activation" + l;
+      case StepSection::kLoss:
+        return "softmax loss";
+      case StepSection::kActivationBackward:
+        return "activation grad" + l;
+      case StepSection::kBackward:
+        return "backward" + op();
+      case StepSection::kUpdate:
+        return "optimizer update";
+    }
+    return "?";
+  }
+
+  const nf::engine::ModelImpl& impl_;
+  size_t next_ = 0;
+  Clock::time_point last_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> seconds_;
+};
+
+// --breakdown: each model's step at each batch size, section by section
+// (median wall time of each over about reps x min_time of steps), and each
+// section's share of the step. A clock read per section (about 25 ns here)
+// is included in the figures.
+int run_breakdown(const Options& opt, const std::vector<std::string>& names,
+                  const std::vector<nf::Model*>& models, const nf::Dataset& data) {
+  if (opt.json) std::printf("{\n  \"breakdown\": [");
+  bool first = true;
+  for (int batch : opt.batches) {
+    for (size_t i = 0; i < models.size(); ++i) {
+      nf::engine::ModelImpl& impl = models[i]->impl();
+      SectionTimes times(impl);
+      Stepper step(*models[i], data, batch, 1);
+      step();  // warm-up, unprobed
+      impl.probe = &times;
+      const Clock::time_point until =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(opt.reps * opt.min_time));
+      int steps = 0;
+      do {
+        times.start();
+        step();
+        ++steps;
+      } while (steps < 100 || Clock::now() < until);
+      impl.probe = nullptr;
+      std::vector<double> med;
+      double total = 0.0;
+      for (const std::vector<double>& s : times.seconds()) {
+        med.push_back(median(s));
+        total += med.back();
+      }
+      if (!opt.json) {
+        std::printf("\n%s, batch %d: %d steps, sum of the sections' medians %.1f us\n",
+                    names[i].c_str(), batch, steps, total * 1e6);
+      }
+      for (size_t k = 0; k < med.size(); ++k) {
+        if (opt.json) {
+          std::printf(
+              "%s\n    {\"model\": \"%s\", \"batch\": %d, \"section\": \"%s\", \"us\": %.3f, "
+              "\"share\": %.4f}",
+              first ? "" : ",", names[i].c_str(), batch, times.names()[k].c_str(), med[k] * 1e6,
+              med[k] / total);
+          first = false;
+        } else {
+          std::printf("  %-34s %9.2f us %6.1f%%\n", times.names()[k].c_str(), med[k] * 1e6,
+                      100.0 * med[k] / total);
+        }
+      }
+    }
+  }
+  if (opt.json) std::printf("\n  ]\n}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -276,6 +387,9 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-threads", opt.skip_threads, "skip the 1 -> 2 thread scaling figures");
   app.add_flag("--skip-scalar", opt.skip_scalar, "skip the scalar-reference comparison");
   app.add_option("--only", opt.only, "measure this model (e.g. clos-10) besides dense");
+  app.add_flag("--breakdown", opt.breakdown,
+               "time each section of the step of dense and the --only model (default clos-10), "
+               "at each batch size, instead of the figures");
   CLI11_PARSE(app, argc, argv);
 
   const nf::Dataset data = synthetic_data(2048);
@@ -308,6 +422,22 @@ int main(int argc, char** argv) {
     }
     specs.push_back(nf::format_architecture(*spec));
     models.push_back(std::move(model).value());
+  }
+  if (opt.breakdown) {
+    const std::string other = opt.only.empty() ? "clos-10" : opt.only;
+    std::vector<std::string> names = {"dense"};
+    std::vector<nf::Model*> chosen = {models[0].get()};
+    for (size_t i = 1; i < cases.size(); ++i) {
+      if (cases[i].name == other) {
+        names.push_back(other);
+        chosen.push_back(models[i].get());
+      }
+    }
+    if (chosen.size() < 2) {
+      std::fprintf(stderr, "engine_bench: --only: no model named '%s'\n", other.c_str());
+      return 1;
+    }
+    return run_breakdown(opt, names, chosen, data);
   }
   const int64_t dense_weights = weight_count(*models[0]);
   const char* isa = nf::engine::active_kernels().name;

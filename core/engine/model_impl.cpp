@@ -153,6 +153,11 @@ int64_t ModelImpl::index_bytes() const {
 }
 
 void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices) {
+  copy_batch(data, indices);
+  section_done(StepSection::kLoad);
+}
+
+void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices) {
   const int n = static_cast<int>(indices.size());
   assert(n >= 1 && n <= ws_->capacity && data.dim == spec.input_dim);
   ws_->n = n;
@@ -225,6 +230,7 @@ void ModelImpl::update(Optimizer& opt, std::span<float> w, std::span<const float
     const auto [begin, end] = tile_slice(step.n, 16, part, parts);
     if (end > begin) kt.optimizer_step(Optimizer::slice(step, begin, end));
   });
+  section_done(StepSection::kUpdate);
 }
 
 void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
@@ -237,6 +243,7 @@ void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
       ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
     ws_->labels[b] = labels[b];
   }
+  section_done(StepSection::kLoad);
 }
 
 const float* ModelImpl::sublayer_input(int layer, int sublayer) const {
@@ -269,6 +276,7 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, d
         parallel(op.nnz() * lanes,
                  [&](int part, int parts) { op.forward(kt, wi, x, y, lanes, s, part, parts); });
       }
+      section_done(StepSection::kForward, l, i);
     }
     // Bias and activation, fused, rows split between threads.
     float* y = ws_->out[l].data();
@@ -285,14 +293,17 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, d
     } else {
       parallel(int64_t{rows} * lanes, bias_act);
     }
+    section_done(StepSection::kBiasActivation, l);
   }
 
   // Softmax cross-entropy per example (a kernel, so that its loops over the
   // batch run with the CPU's vector width: this file is compiled for the
   // baseline instruction set).
-  return kt.softmax_xent(layers.back().n_out, ws_->n, lanes, ws_->out.back().data(), s,
-                         ws_->labels.data(), ws_->grad_a.data(), ws_->loss_max.data(),
-                         ws_->loss_sum.data(), for_backward, correct, loss_before);
+  const double loss = kt.softmax_xent(layers.back().n_out, ws_->n, lanes, ws_->out.back().data(), s,
+                                      ws_->labels.data(), ws_->grad_a.data(), ws_->loss_max.data(),
+                                      ws_->loss_sum.data(), for_backward, correct, loss_before);
+  section_done(StepSection::kLoss);
+  return loss;
 }
 
 void ModelImpl::backward(const float* w, float* grad) {
@@ -319,6 +330,7 @@ void ModelImpl::backward(const float* w, float* grad) {
     } else {
       parallel(int64_t{rows} * lanes, act_back);
     }
+    section_done(StepSection::kActivationBackward, l);
     for (int i = static_cast<int>(layer.ops.size()) - 1; i >= 0; --i) {
       const SublayerOp& op = layer.ops[i];
       const float* x = sublayer_input(l, i);
@@ -335,6 +347,7 @@ void ModelImpl::backward(const float* w, float* grad) {
           op.backward(kt, wi, gi, x, dw, dx, n, lanes, s, ws_->scratch[part].data(), part, parts);
         });
       }
+      section_done(StepSection::kBackward, l, i);
       std::swap(g, other);
     }
   }

@@ -43,6 +43,27 @@ struct LayerPlan {
 // Rounds a batch capacity to the activation stride (1 stays 1).
 size_t batch_stride(int capacity);
 
+// The sections of a training step, in the order a step runs them.
+enum class StepSection {
+  kLoad,                // load_batch / load_rows
+  kForward,             // one sublayer's operator
+  kBiasActivation,      // a layer's bias and activation
+  kLoss,                // softmax cross-entropy
+  kActivationBackward,  // a layer's activation gradient and bias gradient
+  kBackward,            // one sublayer's weight (and input) gradient
+  kUpdate,              // the optimizer step
+};
+
+// Told when each section of a step ends, with its layer and sublayer (-1
+// where it has none), so that a benchmark can time a step section by
+// section (engine_bench --breakdown). Null by default: then a section costs
+// one test of a pointer.
+class StepProbe {
+ public:
+  virtual ~StepProbe() = default;
+  virtual void done(StepSection section, int layer, int sublayer) = 0;
+};
+
 class ModelImpl {
  public:
   ModelSpec spec;
@@ -68,6 +89,8 @@ class ModelImpl {
   // Whether train()'s steps split between threads; kept across calls, so
   // that a client's short rounds continue one schedule of probes.
   ThreadChoice thread_choice;
+  // Benchmarks set this to time the sections of a step.
+  StepProbe* probe = nullptr;
 
   // Sizes the workspace for batches of up to `capacity` examples and
   // `threads` threads; the evaluation workspace gets no gradient buffers.
@@ -128,6 +151,10 @@ class ModelImpl {
   const KernelTable& kernels() const {
     return kernel_override != nullptr ? *kernel_override : active_kernels();
   }
+  void section_done(StepSection section, int layer = -1, int sublayer = -1) {
+    if (probe != nullptr) probe->done(section, layer, sublayer);
+  }
+  void copy_batch(const Dataset& data, std::span<const int64_t> indices);
   // Widest block (or CSR row) of any sublayer: the scratch's row length.
   int32_t max_block_width() const;
   const float* sublayer_input(int layer, int sublayer) const;

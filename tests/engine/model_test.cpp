@@ -8,8 +8,10 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/engine/model_file.h"
+#include "core/engine/model_impl.h"
 #include "core/engine/trainer.h"
 #include "core/engine/xnn_dense.h"
 #include "core/util/file.h"
@@ -333,6 +335,51 @@ TEST_CASE("a data set kept as bytes trains to the same bits as its floats") {
       CHECK(std::memcmp(a->parameters().data(), b->parameters().data(),
                         a->parameters().size() * sizeof(float)) == 0);
     }
+  }
+}
+
+TEST_CASE("a step probe hears every section once, in the order the step runs them") {
+  const Dataset data = teacher_dataset(40, 24, 4, 3);
+  auto spec = parse_model_spec("24|32:relu:clos|16:tanh:dense|4:linear:dense;seed=3");
+  REQUIRE(spec.is_ok());
+  auto model = std::move(Model::create(*spec)).value();
+  engine::ModelImpl& impl = model->impl();
+  struct Heard : engine::StepProbe {
+    std::vector<std::string> got;
+    void done(engine::StepSection s, int layer, int sublayer) override {
+      got.push_back(std::to_string(static_cast<int>(s)) + ":" + std::to_string(layer) + ":" +
+                    std::to_string(sublayer));
+    }
+  } heard;
+  const int depth = static_cast<int>(impl.layers[0].ops.size());
+  REQUIRE(depth >= 2);                          // a cascade: several sublayers in layer 0
+  std::vector<std::string> want = {"0:-1:-1"};  // load
+  for (int l = 0; l < 3; ++l) {
+    for (int i = 0; i < static_cast<int>(impl.layers[l].ops.size()); ++i) {
+      want.push_back("1:" + std::to_string(l) + ":" + std::to_string(i));
+    }
+    want.push_back("2:" + std::to_string(l) + ":-1");
+  }
+  want.push_back("3:-1:-1");  // loss
+  for (int l = 2; l >= 0; --l) {
+    want.push_back("4:" + std::to_string(l) + ":-1");
+    for (int i = static_cast<int>(impl.layers[l].ops.size()) - 1; i >= 0; --i) {
+      want.push_back("5:" + std::to_string(l) + ":" + std::to_string(i));
+    }
+  }
+  want.push_back("6:-1:-1");  // update
+  for (int batch : {1, 16}) {
+    CAPTURE(batch);
+    TrainConfig cfg;
+    cfg.batch_size = batch;
+    cfg.epochs = 1;
+    std::vector<int64_t> idx(static_cast<size_t>(batch));
+    for (int i = 0; i < batch; ++i) idx[static_cast<size_t>(i)] = i;
+    heard.got.clear();
+    impl.probe = &heard;
+    REQUIRE(train(*model, data, idx, cfg).is_ok());  // one step
+    impl.probe = nullptr;
+    CHECK(heard.got == want);
   }
 }
 
