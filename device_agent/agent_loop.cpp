@@ -76,22 +76,24 @@ struct Driver {
         co_return false;
       }
       if (step.train) {
-        const TrainTask task = std::move(*step.train);
         {
           // Progress for what may take minutes on a small device.
+          const TrainTask& task = *step.train;
           AgentEvent e;
           e.text = "round " + std::to_string(task.round) + " task " + std::to_string(task.task_id) +
                    ": training (" + std::to_string(task.hyper.epochs) + " epochs, batch " +
                    std::to_string(task.hyper.batch_size) + ")";
           emit(e);
         }
-        Result<Update> update = co_await work.train(runner, task, session.encoding());
+        // Handed over, not copied: the runner frees the task's values once
+        // they are in its model.
+        Result<Update> update =
+            co_await work.train(runner, std::move(*step.train), session.encoding());
         step = session.on_trained(std::move(update), task_bytes);
         continue;
       }
       if (step.evaluate) {
-        const EvaluateTask task = std::move(*step.evaluate);
-        Result<EvaluateResult> result = co_await work.evaluate(runner, task);
+        Result<EvaluateResult> result = co_await work.evaluate(runner, std::move(*step.evaluate));
         step = session.on_evaluated(std::move(result));
         continue;
       }
@@ -127,14 +129,14 @@ struct Driver {
 
 }  // namespace
 
-asio::awaitable<Result<Update>> InlineWorkExecutor::train(TaskRunner& runner, const TrainTask& task,
+asio::awaitable<Result<Update>> InlineWorkExecutor::train(TaskRunner& runner, TrainTask task,
                                                           Encoding encoding) {
-  co_return runner.train(task, encoding);
+  co_return runner.train(std::move(task), encoding);
 }
 
 asio::awaitable<Result<EvaluateResult>> InlineWorkExecutor::evaluate(TaskRunner& runner,
-                                                                     const EvaluateTask& task) {
-  co_return runner.evaluate(task);
+                                                                     EvaluateTask task) {
+  co_return runner.evaluate(std::move(task));
 }
 
 asio::awaitable<Status> run_agent(Connector connect, AgentSession& session, TaskRunner& runner,

@@ -26,20 +26,20 @@ namespace nf {
 class WorkExecutor {
  public:
   virtual ~WorkExecutor() = default;
-  virtual asio::awaitable<Result<Update>> train(TaskRunner& runner, const TrainTask& task,
+  // The task is handed on to the runner (TaskRunner::train frees its values).
+  virtual asio::awaitable<Result<Update>> train(TaskRunner& runner, TrainTask task,
                                                 Encoding encoding) = 0;
   virtual asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner& runner,
-                                                           const EvaluateTask& task) = 0;
+                                                           EvaluateTask task) = 0;
 };
 
 // Runs the work on the calling (I/O) thread: the session does nothing else
 // meanwhile, which is what a single-purpose device wants.
 class InlineWorkExecutor final : public WorkExecutor {
  public:
-  asio::awaitable<Result<Update>> train(TaskRunner& runner, const TrainTask& task,
+  asio::awaitable<Result<Update>> train(TaskRunner& runner, TrainTask task,
                                         Encoding encoding) override;
-  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner& runner,
-                                                   const EvaluateTask& task) override;
+  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner& runner, EvaluateTask task) override;
 };
 
 // What happened, for logs and tests.

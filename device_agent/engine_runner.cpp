@@ -10,6 +10,16 @@
 
 namespace nf {
 
+namespace {
+
+// Frees a task's values once the model holds them: the memory itself, not
+// just the length, so that one copy lives while the model trains.
+void release(EncodedValues* values) {
+  std::vector<uint8_t>().swap(values->bytes);
+}
+
+}  // namespace
+
 Result<uint64_t> ModelPool::load(const std::string& spec_text) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (identity_ != 0 && spec_text == spec_text_) return identity_;
@@ -73,7 +83,7 @@ std::span<const int64_t> EngineTaskRunner::used_indices() const {
   return idx;
 }
 
-Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding) {
+Result<Update> EngineTaskRunner::train(TrainTask task, Encoding encoding) {
   NF_ASSIGN_OR_RETURN(ModelPool::Slot * slot, pool_.slot_for_this_thread());
   Model& model = *slot->model;
   if (client_.indices.empty() && static_cast<int64_t>(all_.size()) != client_.data->size) {
@@ -97,6 +107,7 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
     std::vector<float>().swap(slot->global);
     NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, model.parameters()));
   }
+  release(&task.global_values);
 
   TrainConfig config;
   config.epochs = static_cast<int>(task.hyper.epochs);
@@ -120,17 +131,22 @@ Result<Update> EngineTaskRunner::train(const TrainTask& task, Encoding encoding)
   update.round = task.round;
   update.task_id = task.task_id;
   update.example_count = indices.size();
-  NF_RETURN_IF_ERROR(
-      encode_values(model.parameters(),
-                    keep_global ? std::span<const float>(slot->global) : std::span<const float>(),
-                    encoding, &update.values));
+  const std::span<const float> reference =
+      encoding.delta ? std::span<const float>(slot->global) : std::span<const float>();
+  if (unencoded_updates_ && encoding.type != ValueType::kInt8) {
+    update.values.encoding = encoding;
+    update.values.count = static_cast<uint32_t>(model.parameter_count());
+    update.unencoded = BorrowedValues{model.parameters(), reference};
+  } else {
+    NF_RETURN_IF_ERROR(encode_values(model.parameters(), reference, encoding, &update.values));
+  }
   update.metrics.loss = static_cast<float>(stats.mean_loss);
   update.metrics.train_seconds = stats.seconds > 0 ? stats.seconds : seconds;
   update.metrics.peak_memory_bytes = static_cast<uint64_t>(peak_rss_bytes());
   return update;
 }
 
-Result<EvaluateResult> EngineTaskRunner::evaluate(const EvaluateTask& task) {
+Result<EvaluateResult> EngineTaskRunner::evaluate(EvaluateTask task) {
   NF_ASSIGN_OR_RETURN(ModelPool::Slot * slot, pool_.slot_for_this_thread());
   Model& model = *slot->model;
   if (task.global_values.count != model.parameter_count()) {
@@ -138,6 +154,7 @@ Result<EvaluateResult> EngineTaskRunner::evaluate(const EvaluateTask& task) {
                             " values, the model has " + std::to_string(model.parameter_count()));
   }
   NF_RETURN_IF_ERROR(decode_values(task.global_values, {}, model.parameters()));
+  release(&task.global_values);
   if (client_.indices.empty() && static_cast<int64_t>(all_.size()) != client_.data->size) {
     all_.resize(static_cast<size_t>(client_.data->size));
     std::iota(all_.begin(), all_.end(), int64_t{0});

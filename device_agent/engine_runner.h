@@ -69,8 +69,19 @@ class EngineTaskRunner final : public TaskRunner {
   EngineTaskRunner(ModelPool& pool, ClientData client) : pool_(pool), client_(std::move(client)) {}
 
   Result<uint64_t> load_model(const std::string& spec_text) override;
-  Result<Update> train(const TrainTask& task, Encoding encoding) override;
-  Result<EvaluateResult> evaluate(const EvaluateTask& task) override;
+  // Frees task.global_values once they are decoded into the model.
+  Result<Update> train(TrainTask task, Encoding encoding) override;
+  Result<EvaluateResult> evaluate(EvaluateTask task) override;
+
+  // With true, train() leaves f32 and f16 values to the codec
+  // (Update::unencoded, borrowing this thread's model and the delta
+  // reference), which encodes them straight into the frame: one
+  // model-sized copy less while the Update is sent. Only for a driver that
+  // sends the Update before this thread trains or evaluates again, as
+  // nf-agent's InlineWorkExecutor does; nf-sim's worker threads train the
+  // next client meanwhile. int8 is still encoded here, where a non-finite
+  // value is a training error rather than a failed send. Default false.
+  void set_unencoded_updates(bool on) { unencoded_updates_ = on; }
 
   const ClientData& client() const { return client_; }
 
@@ -80,6 +91,7 @@ class EngineTaskRunner final : public TaskRunner {
   ModelPool& pool_;
   ClientData client_;
   std::vector<int64_t> all_;  // 0..size-1 when the client uses the whole dataset
+  bool unencoded_updates_ = false;
 };
 
 // Maps the wire's optimizer names ("sgd", "momentum", "nesterov", "adam",

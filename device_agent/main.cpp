@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
   nf::EngineTaskRunner runner(
       pool, nf::ClientData{
                 &*data, {}, nf::mix64(config.data.client_index + 1), config.limits.max_examples});
+  // The work runs inline (below): each Update is sent before the next task.
+  runner.set_unencoded_updates(true);
   nf::SessionOptions session_options;
   session_options.device_id = config.device_id;
   session_options.encodings = nf::all_encodings();

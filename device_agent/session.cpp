@@ -181,7 +181,7 @@ SessionStep AgentSession::on_trained(Result<Update> update, uint64_t bytes_recei
   Update out = std::move(update).value();
   out.round = current_->round;
   out.task_id = current_->task_id;
-  out.metrics.bytes = bytes_received + out.values.bytes.size();
+  out.metrics.bytes = bytes_received + encoded_size(out.values.encoding, out.values.count);
   // Recorded before the update leaves: a crash now loses it, never doubles it.
   AgentState next = saved_;
   next.record_sent(static_cast<int64_t>(out.round), out.task_id);

@@ -39,9 +39,13 @@ class TaskRunner {
   // computes from the spec and its derived masks.
   virtual Result<uint64_t> load_model(const std::string& spec_text) = 0;
   // Trains from task.global_values; returns the Update with values encoded in
-  // `encoding`, example count and metrics (loss, seconds, peak memory) set.
-  virtual Result<Update> train(const TrainTask& task, Encoding encoding) = 0;
-  virtual Result<EvaluateResult> evaluate(const EvaluateTask& task) = 0;
+  // `encoding` (or left to the codec, Update::unencoded), example count and
+  // metrics (loss, seconds, peak memory) set. The runner owns the task: it
+  // may free the task's values as soon as they are in its model, so that
+  // one copy, not two, lives while it trains.
+  virtual Result<Update> train(TrainTask task, Encoding encoding) = 0;
+  // Evaluates task.global_values; owns the task as train() does.
+  virtual Result<EvaluateResult> evaluate(EvaluateTask task) = 0;
 };
 
 enum class SessionState { kConnected, kAwaitingWelcome, kReady, kTraining, kEvaluating, kClosed };

@@ -90,8 +90,9 @@ std::vector<uint8_t> build_frame(w::Body type, MakeBody&& make_body, size_t size
   return out;
 }
 
-fb::Offset<w::ValuesPart> build_part(fb::FlatBufferBuilder& b, const ValuesChunk& c) {
-  const auto data = b.CreateVector(c.data.data(), c.data.size());
+// A ValuesPart around `data`, a vector already in the builder; c.data is not read.
+fb::Offset<w::ValuesPart> finish_part(fb::FlatBufferBuilder& b, const ValuesChunk& c,
+                                      fb::Offset<fb::Vector<uint8_t>> data) {
   const w::Encoding encoding = to_wire(c.encoding);
   w::ValuesPartBuilder part(b);
   part.add_encoding(&encoding);
@@ -102,6 +103,10 @@ fb::Offset<w::ValuesPart> build_part(fb::FlatBufferBuilder& b, const ValuesChunk
   part.add_total_bytes(c.total_bytes);
   part.add_data(data);
   return part.Finish();
+}
+
+fb::Offset<w::ValuesPart> build_part(fb::FlatBufferBuilder& b, const ValuesChunk& c) {
+  return finish_part(b, c, b.CreateVector(c.data.data(), c.data.size()));
 }
 
 Result<ValuesChunk> read_part(const w::ValuesPart* p, const char* field) {
@@ -118,11 +123,44 @@ Result<ValuesChunk> read_part(const w::ValuesPart* p, const char* field) {
   return c;
 }
 
-// Encodes a message carrying one value array: one frame per chunk.
+// Encodes a message carrying one value array: one frame per chunk. With
+// `unencoded` (borrowed floats; `values` then gives only encoding and count),
+// an array that fits in one frame is encoded straight into it; a larger one
+// is encoded first and then split.
 template <typename Build>
-Status encode_chunked(const EncodedValues& values, uint32_t max_frame_bytes, w::Body type,
-                      Build&& build_body, std::vector<std::vector<uint8_t>>* frames) {
+Status encode_chunked(const EncodedValues& values, const BorrowedValues* unencoded,
+                      uint32_t max_frame_bytes, w::Body type, Build&& build_body,
+                      std::vector<std::vector<uint8_t>>* frames) {
   const uint64_t max_chunk = max_frame_bytes - kFrameHeadroomBytes;
+  if (unencoded != nullptr) {
+    if (unencoded->values.size() != values.count) {
+      return invalid_argument("unencoded array of " + std::to_string(unencoded->values.size()) +
+                              " values announced as " + std::to_string(values.count));
+    }
+    const uint64_t size = encoded_size(values.encoding, values.count);
+    if (size > max_chunk) {
+      NF_ASSIGN_OR_RETURN(EncodedValues encoded,
+                          encode_values(unencoded->values, unencoded->reference, values.encoding));
+      return encode_chunked(encoded, nullptr, max_frame_bytes, type, build_body, frames);
+    }
+    ValuesChunk chunk;
+    chunk.encoding = values.encoding;
+    chunk.value_count = values.count;
+    chunk.total_bytes = size;
+    Status encoded;
+    frames->push_back(build_frame(
+        type,
+        [&](fb::FlatBufferBuilder& b) {
+          uint8_t* data = nullptr;
+          const auto vector = b.CreateUninitializedVector(static_cast<size_t>(size), &data);
+          encoded = encode_values(unencoded->values, unencoded->reference, values.encoding,
+                                  std::span<uint8_t>(data, static_cast<size_t>(size)));
+          return build_body(b, finish_part(b, chunk, vector));
+        },
+        static_cast<size_t>(size)));
+    if (!encoded.is_ok()) frames->pop_back();
+    return encoded;
+  }
   for (const ValuesChunk& chunk : split_values(values, max_chunk)) {
     frames->push_back(build_frame(
         type, [&](fb::FlatBufferBuilder& b) { return build_body(b, build_part(b, chunk)); },
@@ -176,7 +214,7 @@ Status encode_one(const Message& message, uint32_t max_frame_bytes,
           }
           NF_RETURN_IF_ERROR(check_fits(m.hyper.optimizer.size(), max_frame_bytes, "optimizer"));
           return encode_chunked(
-              m.global_values, max_frame_bytes, w::Body::TrainTask,
+              m.global_values, nullptr, max_frame_bytes, w::Body::TrainTask,
               [&](fb::FlatBufferBuilder& b, fb::Offset<w::ValuesPart> part) {
                 const auto hyper = w::CreateHyperParametersDirect(
                     b, m.hyper.epochs, m.hyper.batch_size, m.hyper.learning_rate, m.hyper.prox_mu,
@@ -186,7 +224,7 @@ Status encode_one(const Message& message, uint32_t max_frame_bytes,
               frames);
         } else if constexpr (std::is_same_v<T, Update>) {
           return encode_chunked(
-              m.values, max_frame_bytes, w::Body::Update,
+              m.values, m.unencoded ? &*m.unencoded : nullptr, max_frame_bytes, w::Body::Update,
               [&](fb::FlatBufferBuilder& b, fb::Offset<w::ValuesPart> part) {
                 const auto metrics =
                     w::CreateTrainMetrics(b, m.metrics.loss, m.metrics.train_seconds,
@@ -199,7 +237,7 @@ Status encode_one(const Message& message, uint32_t max_frame_bytes,
             return invalid_argument("evaluate task values cannot be delta-encoded");
           }
           return encode_chunked(
-              m.global_values, max_frame_bytes, w::Body::EvaluateTask,
+              m.global_values, nullptr, max_frame_bytes, w::Body::EvaluateTask,
               [&](fb::FlatBufferBuilder& b, fb::Offset<w::ValuesPart> part) {
                 return w::CreateEvaluateTask(b, m.round, m.task_id, part, m.batch_size,
                                              m.deadline_ms);
@@ -422,6 +460,15 @@ Result<DecodedFrame> decode_frame(std::span<const uint8_t> frame) {
 }
 
 Result<std::optional<Message>> MessageAssembler::add_frame(std::span<const uint8_t> frame) {
+  return add(frame, nullptr);
+}
+
+Result<std::optional<Message>> MessageAssembler::add_frame(std::vector<uint8_t>* frame) {
+  return add(*frame, frame);
+}
+
+Result<std::optional<Message>> MessageAssembler::add(std::span<const uint8_t> frame,
+                                                     std::vector<uint8_t>* storage) {
   NF_ASSIGN_OR_RETURN(DecodedFrame decoded, decode_frame(frame));
   if (!decoded.chunk.has_value()) {
     const bool control = std::holds_alternative<Heartbeat>(decoded.message) ||
@@ -440,7 +487,7 @@ Result<std::optional<Message>> MessageAssembler::add_frame(std::span<const uint8
                    std::to_string(values_.expected() - values_.received()) + " of " +
                    std::to_string(values_.expected()) + " chunks");
   }
-  NF_RETURN_IF_ERROR(values_.add(*decoded.chunk));
+  NF_RETURN_IF_ERROR(values_.add(*decoded.chunk, storage));
   if (!pending_.has_value()) pending_ = std::move(decoded.message);
   if (!values_.complete()) return std::optional<Message>();
   Message done = std::move(*pending_);

@@ -61,10 +61,16 @@ class MessageAssembler {
   // Feeds one frame: returns the completed message, or nullopt when it was a
   // chunk and more are expected.
   Result<std::optional<Message>> add_frame(std::span<const uint8_t> frame);
+  // The same, and when the frame is a value array's only chunk, the
+  // message's array takes over the frame's memory (*frame is left empty)
+  // instead of copying it; otherwise *frame is untouched.
+  Result<std::optional<Message>> add_frame(std::vector<uint8_t>* frame);
   bool idle() const { return !pending_.has_value(); }
   void reset();
 
  private:
+  Result<std::optional<Message>> add(std::span<const uint8_t> frame, std::vector<uint8_t>* storage);
+
   std::optional<Message> pending_;  // fields of the chunked message being assembled
   ValuesAssembler values_;
 };

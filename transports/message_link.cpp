@@ -49,9 +49,10 @@ asio::awaitable<Result<Message>> MessageLink::receive(std::chrono::milliseconds 
       co_return s;
     }
     bytes_received_ += receive_frame_.size() + kPrefixBytes;
-    Result<std::optional<Message>> r = assembler_.add_frame(receive_frame_);
-    // The assembler copied what it needs: a large frame's buffer is not kept
-    // for the small frames (heartbeats) that usually follow.
+    Result<std::optional<Message>> r = assembler_.add_frame(&receive_frame_);
+    // The assembler took over a one-chunk frame or copied what it needs: a
+    // large frame's buffer is not kept for the small frames (heartbeats) that
+    // usually follow.
     if (receive_frame_.capacity() > kKeptFrameBytes) std::vector<uint8_t>().swap(receive_frame_);
     if (!r.is_ok()) {
       const Status error = r.status().with_context("frame from " + connection_->peer_identity());

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -77,6 +78,10 @@ struct Update {
   uint64_t example_count = 0;  // FedAvg weight
   EncodedValues values;        // in the session's encoding, deltas from global_values if so
   TrainMetrics metrics;
+  // When set, values.bytes stays empty (its encoding and count are set) and
+  // these are the values: the codec encodes them straight into the frame.
+  // They are borrowed (BorrowedValues); a received Update never has them.
+  std::optional<BorrowedValues> unencoded;
   friend bool operator==(const Update&, const Update&) = default;
 };
 

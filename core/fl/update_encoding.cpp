@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 namespace nf {
@@ -40,6 +41,19 @@ const char* value_type_name(ValueType type) {
 
 uint64_t int8_blocks(uint64_t count) {
   return (count + kInt8BlockSize - 1) / kInt8BlockSize;
+}
+
+Status check_encodable(std::span<const float> values, std::span<const float> reference,
+                       Encoding encoding) {
+  if (values.size() > std::numeric_limits<uint32_t>::max()) {
+    return invalid_argument("cannot encode " + std::to_string(values.size()) +
+                            " values: at most 2^32-1 per array");
+  }
+  if (encoding.delta && reference.size() != values.size()) {
+    return invalid_argument("delta encoding needs a reference of " + std::to_string(values.size()) +
+                            " values, got " + std::to_string(reference.size()));
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -133,19 +147,23 @@ float half_to_float(uint16_t half) {
 
 Status encode_values(std::span<const float> values, std::span<const float> reference,
                      Encoding encoding, EncodedValues* out) {
-  if (values.size() > std::numeric_limits<uint32_t>::max()) {
-    return invalid_argument("cannot encode " + std::to_string(values.size()) +
-                            " values: at most 2^32-1 per array");
-  }
-  if (encoding.delta && reference.size() != values.size()) {
-    return invalid_argument("delta encoding needs a reference of " + std::to_string(values.size()) +
-                            " values, got " + std::to_string(reference.size()));
-  }
-  const size_t n = values.size();
+  NF_RETURN_IF_ERROR(check_encodable(values, reference, encoding));
   out->encoding = encoding;
-  out->count = static_cast<uint32_t>(n);
-  out->bytes.resize(encoded_size(encoding, n));
-  uint8_t* p = out->bytes.data();
+  out->count = static_cast<uint32_t>(values.size());
+  out->bytes.resize(encoded_size(encoding, values.size()));
+  return encode_values(values, reference, encoding, std::span<uint8_t>(out->bytes));
+}
+
+Status encode_values(std::span<const float> values, std::span<const float> reference,
+                     Encoding encoding, std::span<uint8_t> out) {
+  NF_RETURN_IF_ERROR(check_encodable(values, reference, encoding));
+  const size_t n = values.size();
+  if (out.size() != encoded_size(encoding, n)) {
+    return invalid_argument(encoding_name(encoding) + " array of " + std::to_string(n) +
+                            " values needs " + std::to_string(encoded_size(encoding, n)) +
+                            " bytes, the destination holds " + std::to_string(out.size()));
+  }
+  uint8_t* p = out.data();
   auto value_at = [&](size_t i) { return encoding.delta ? values[i] - reference[i] : values[i]; };
   switch (encoding.type) {
     case ValueType::kF32:
@@ -272,6 +290,10 @@ std::vector<ValuesChunk> split_values(const EncodedValues& values, uint64_t max_
 }
 
 Status ValuesAssembler::add(const ValuesChunk& chunk) {
+  return add(chunk, nullptr);
+}
+
+Status ValuesAssembler::add(const ValuesChunk& chunk, std::vector<uint8_t>* storage) {
   if (!started_) {
     const uint64_t expected = encoded_size(chunk.encoding, chunk.value_count);
     if (chunk.total_bytes != expected) {
@@ -292,13 +314,13 @@ Status ValuesAssembler::add(const ValuesChunk& chunk) {
     started_ = true;
     values_.encoding = chunk.encoding;
     values_.count = chunk.value_count;
-    values_.bytes.assign(chunk.total_bytes, 0);
+    total_bytes_ = chunk.total_bytes;
     chunk_count_ = chunk.chunk_count;
-    stride_ = std::max<uint64_t>(1, (chunk.total_bytes + chunk_count_ - 1) / chunk_count_);
+    stride_ = std::max<uint64_t>(1, (total_bytes_ + chunk_count_ - 1) / chunk_count_);
     received_ = 0;
     seen_.assign(chunk_count_, false);
   } else if (chunk.encoding != values_.encoding || chunk.value_count != values_.count ||
-             chunk.total_bytes != values_.bytes.size() || chunk.chunk_count != chunk_count_) {
+             chunk.total_bytes != total_bytes_ || chunk.chunk_count != chunk_count_) {
     return corrupt(
         "chunk " + std::to_string(chunk.chunk_index) + " (" + encoding_name(chunk.encoding) + ", " +
         std::to_string(chunk.value_count) + " values, " + std::to_string(chunk.chunk_count) +
@@ -313,16 +335,28 @@ Status ValuesAssembler::add(const ValuesChunk& chunk) {
     return corrupt("duplicate chunk " + std::to_string(chunk.chunk_index) + " of " +
                    std::to_string(chunk_count_));
   }
-  const uint64_t total = values_.bytes.size();
-  const uint64_t offset = std::min(total, chunk.chunk_index * stride_);
-  const uint64_t size = std::min(stride_, total - offset);
+  const uint64_t offset = std::min(total_bytes_, chunk.chunk_index * stride_);
+  const uint64_t size = std::min(stride_, total_bytes_ - offset);
   if (chunk.byte_offset != offset || chunk.data.size() != size) {
     return corrupt("chunk " + std::to_string(chunk.chunk_index) + " at byte offset " +
                    std::to_string(chunk.byte_offset) + " with " +
                    std::to_string(chunk.data.size()) + " bytes, expected offset " +
                    std::to_string(offset) + " with " + std::to_string(size) + " bytes");
   }
-  if (size > 0) std::memcpy(values_.bytes.data() + offset, chunk.data.data(), size);
+  const std::less_equal<const uint8_t*> before_or_at;
+  const bool in_storage = storage != nullptr && size > 0 &&
+                          before_or_at(storage->data(), chunk.data.data()) &&
+                          before_or_at(chunk.data.data() + size, storage->data() + storage->size());
+  if (chunk_count_ == 1 && in_storage) {
+    // The frame is as large as the array: taking it over spares a copy.
+    std::memmove(storage->data(), chunk.data.data(), size);
+    storage->resize(size);
+    values_.bytes = std::move(*storage);
+    storage->clear();
+  } else {
+    if (values_.bytes.size() != total_bytes_) values_.bytes.assign(total_bytes_, 0);
+    if (size > 0) std::memcpy(values_.bytes.data() + offset, chunk.data.data(), size);
+  }
   seen_[chunk.chunk_index] = true;
   ++received_;
   return Status::ok();
@@ -338,6 +372,7 @@ EncodedValues ValuesAssembler::take() {
 void ValuesAssembler::reset() {
   started_ = false;
   values_ = EncodedValues{};
+  total_bytes_ = 0;
   chunk_count_ = 0;
   stride_ = 0;
   received_ = 0;

@@ -69,6 +69,24 @@ Status encode_values(std::span<const float> values, std::span<const float> refer
                      Encoding encoding, EncodedValues* out);
 Result<EncodedValues> encode_values(std::span<const float> values, std::span<const float> reference,
                                     Encoding encoding);
+// The same bytes written straight into `out` (a frame's value vector, say),
+// which must hold exactly encoded_size(encoding, values.size()) bytes, else
+// invalid_argument naming both sizes. Nothing is allocated.
+Status encode_values(std::span<const float> values, std::span<const float> reference,
+                     Encoding encoding, std::span<uint8_t> out);
+
+// Values to be encoded later, straight where their bytes go (the codec
+// encodes them into the frame), so that no encoded copy lives beside that
+// destination. Borrowed: whoever makes one keeps both arrays alive and
+// unchanged until they are encoded.
+struct BorrowedValues {
+  std::span<const float> values;
+  std::span<const float> reference;  // a delta encoding's reference; else empty
+  friend bool operator==(const BorrowedValues& a, const BorrowedValues& b) {
+    return a.values.data() == b.values.data() && a.values.size() == b.values.size() &&
+           a.reference.data() == b.reference.data() && a.reference.size() == b.reference.size();
+  }
+};
 
 // Decodes into `out`, which must hold exactly encoded.count values (else
 // invalid_argument naming both lengths). For a delta encoding `reference` must
@@ -110,6 +128,11 @@ class ValuesAssembler {
   explicit ValuesAssembler(uint64_t max_total_bytes) : max_total_bytes_(max_total_bytes) {}
 
   Status add(const ValuesChunk& chunk);
+  // As add(chunk), for a chunk whose data lies inside `*storage` (the frame
+  // it came in). When the chunk is the whole array, the array adopts that
+  // memory instead of copying it: the bytes move to its front, the rest is
+  // cut off, and *storage is left empty. Otherwise *storage is untouched.
+  Status add(const ValuesChunk& chunk, std::vector<uint8_t>* storage);
   bool started() const { return started_; }
   bool complete() const { return started_ && received_ == chunk_count_; }
   uint32_t received() const { return received_; }
@@ -122,6 +145,7 @@ class ValuesAssembler {
   uint64_t max_total_bytes_;
   bool started_ = false;
   EncodedValues values_;
+  uint64_t total_bytes_ = 0;
   uint32_t chunk_count_ = 0;
   uint64_t stride_ = 0;
   uint32_t received_ = 0;

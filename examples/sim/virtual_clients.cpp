@@ -32,10 +32,8 @@ struct VirtualFleet::Client final : WorkExecutor {
         runner(fleet.pool_, std::move(data)),
         session(std::move(options), runner, store) {}
 
-  asio::awaitable<Result<Update>> train(TaskRunner& r, const TrainTask& task,
-                                        Encoding encoding) override;
-  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner& r,
-                                                   const EvaluateTask& task) override;
+  asio::awaitable<Result<Update>> train(TaskRunner& r, TrainTask task, Encoding encoding) override;
+  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner& r, EvaluateTask task) override;
 
   VirtualFleet& fleet;
   int64_t index;
@@ -47,7 +45,7 @@ struct VirtualFleet::Client final : WorkExecutor {
   AgentSession session;
 };
 
-asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, const TrainTask& task,
+asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, TrainTask task,
                                                             Encoding encoding) {
   const FleetOptions& o = fleet.options_;
   Rng rng(mix64(o.seed ^ 0x5EED0FA11u), mix64(task.round * 0x100000001b3ULL + uint64_t(index)));
@@ -63,16 +61,17 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, const
     co_return unavailable("simulated dropout of client " + std::to_string(index) + " in round " +
                           std::to_string(task.round));
   }
+  const uint32_t deadline_ms = task.deadline_ms;
   std::optional<Result<Update>> result = co_await asio::co_spawn(
       fleet.workers_,
       [&]() -> asio::awaitable<std::optional<Result<Update>>> {
-        co_return r.train(task, encoding);
+        co_return r.train(std::move(task), encoding);
       },
       asio::use_awaitable);
-  if (u_late < o.stragglers && task.deadline_ms > 0) {
+  if (u_late < o.stragglers && deadline_ms > 0) {
     ++fleet.stragglers_;
     asio::steady_timer timer(co_await asio::this_coro::executor,
-                             std::chrono::milliseconds(task.deadline_ms + 250));
+                             std::chrono::milliseconds(deadline_ms + 250));
     std::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -80,11 +79,11 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, const
 }
 
 asio::awaitable<Result<EvaluateResult>> VirtualFleet::Client::evaluate(TaskRunner& r,
-                                                                       const EvaluateTask& task) {
+                                                                       EvaluateTask task) {
   std::optional<Result<EvaluateResult>> result = co_await asio::co_spawn(
       fleet.workers_,
       [&]() -> asio::awaitable<std::optional<Result<EvaluateResult>>> {
-        co_return r.evaluate(task);
+        co_return r.evaluate(std::move(task));
       },
       asio::use_awaitable);
   co_return std::move(*result);

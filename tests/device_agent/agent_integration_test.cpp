@@ -113,13 +113,13 @@ AgentLoopOptions fast_loop(bool* stop) {
 class DyingWork final : public WorkExecutor {
  public:
   DyingWork(Connection** link, bool* stop) : link_(link), stop_(stop) {}
-  asio::awaitable<Result<Update>> train(TaskRunner&, const TrainTask& task, Encoding) override {
+  asio::awaitable<Result<Update>> train(TaskRunner&, TrainTask task, Encoding) override {
     died_in_round = task.round;
     *stop_ = true;
     (*link_)->close();
     co_return unavailable("killed");
   }
-  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner&, const EvaluateTask&) override {
+  asio::awaitable<Result<EvaluateResult>> evaluate(TaskRunner&, EvaluateTask) override {
     co_return unavailable("killed");
   }
   uint64_t died_in_round = 0;

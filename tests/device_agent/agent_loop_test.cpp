@@ -21,7 +21,7 @@ namespace {
 class CountingRunner final : public TaskRunner {
  public:
   Result<uint64_t> load_model(const std::string&) override { return uint64_t{77}; }
-  Result<Update> train(const TrainTask& t, Encoding) override {
+  Result<Update> train(TrainTask t, Encoding) override {
     ++trained;
     Update u;
     u.round = t.round;
@@ -29,7 +29,7 @@ class CountingRunner final : public TaskRunner {
     u.example_count = 10;
     return u;
   }
-  Result<EvaluateResult> evaluate(const EvaluateTask&) override { return EvaluateResult{}; }
+  Result<EvaluateResult> evaluate(EvaluateTask) override { return EvaluateResult{}; }
   int trained = 0;
 };
 

@@ -108,6 +108,47 @@ TEST_CASE("the engine runner checks identity, trains the shard and reports its m
   CHECK(r.accuracy >= 0.0f);
 }
 
+TEST_CASE("updates left to the codec hold the values an encoded update carries") {
+  // FedProx with deltas reads the global values after the task's copy is
+  // freed; the runner that leaves its updates unencoded must borrow values
+  // that give the encoded update's bytes.
+  const std::string spec = "4|8:relu:dense|2:linear:dense;seed=3";
+  const Dataset data = nf::test::separable_blobs(40);
+  ModelPool eager_pool, lazy_pool;
+  EngineTaskRunner eager(eager_pool, ClientData{&data, {0, 2, 4, 5, 7, 9}, 11, 0});
+  EngineTaskRunner lazy(lazy_pool, ClientData{&data, {0, 2, 4, 5, 7, 9}, 11, 0});
+  lazy.set_unencoded_updates(true);
+  REQUIRE(eager.load_model(spec).is_ok());
+  REQUIRE(lazy.load_model(spec).is_ok());
+  auto model = Model::create(parse_model_spec(spec).value()).value();
+  TrainTask task;
+  task.round = 1;
+  task.hyper.epochs = 2;
+  task.hyper.batch_size = 2;
+  task.hyper.learning_rate = 0.1f;
+  task.hyper.prox_mu = 0.5f;
+  task.global_values = encode_values(model->parameters(), {}, Encoding{}).value();
+  for (Encoding e : all_encodings()) {
+    CAPTURE(encoding_name(e));
+    const Update expected = eager.train(task, e).value();
+    CHECK_FALSE(expected.unencoded.has_value());
+    Update u = lazy.train(task, e).value();
+    CHECK(u.values.encoding == e);
+    CHECK(u.values.count == expected.values.count);
+    if (e.type == ValueType::kInt8) {  // encoded by the runner: its errors are training errors
+      CHECK_FALSE(u.unencoded.has_value());
+      CHECK(u.values == expected.values);
+      continue;
+    }
+    REQUIRE(u.unencoded.has_value());
+    CHECK(u.values.bytes.empty());
+    CHECK(u.unencoded->reference.size() == (e.delta ? expected.values.count : 0u));
+    const EncodedValues encoded =
+        encode_values(u.unencoded->values, u.unencoded->reference, e).value();
+    CHECK(encoded == expected.values);
+  }
+}
+
 TEST_CASE("training on features kept as bytes gives exactly the result of the same floats") {
   // 70 examples of 12 byte features: batches of 32 leave a partial one (padding lanes).
   Dataset bytes;

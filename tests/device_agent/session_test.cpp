@@ -23,7 +23,7 @@ class FakeRunner final : public TaskRunner {
     if (spec == "bad spec") return invalid_argument("spec 'bad spec' does not parse");
     return spec == "other masks" ? kIdentity ^ 1 : kIdentity;
   }
-  Result<Update> train(const TrainTask& task, Encoding encoding) override {
+  Result<Update> train(TrainTask task, Encoding encoding) override {
     ++trained;
     Update u;
     u.round = task.round;
@@ -35,7 +35,7 @@ class FakeRunner final : public TaskRunner {
     u.metrics.loss = 0.5f;
     return u;
   }
-  Result<EvaluateResult> evaluate(const EvaluateTask&) override {
+  Result<EvaluateResult> evaluate(EvaluateTask) override {
     EvaluateResult r;
     r.example_count = 100;
     r.accuracy = 0.75f;

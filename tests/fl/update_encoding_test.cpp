@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "core/fl/update_encoding.h"
@@ -217,6 +220,71 @@ TEST_CASE("chunk reassembly refuses duplicates, bad offsets, bad indices and mis
   fails_with({c}, "chunk count 0");
   ValuesAssembler small(100);
   CHECK(small.add(chunks[0]).message().find("exceeds the limit of 100") != std::string::npos);
+}
+
+TEST_CASE("encoding into a caller's span writes the bytes of an EncodedValues, nothing else") {
+  const std::vector<float> values = ramp(1001, 1.0f), reference = ramp(1001, 0.5f);
+  for (Encoding e : all_encodings()) {
+    CAPTURE(encoding_name(e));
+    const EncodedValues expected = encode_values(values, reference, e).value();
+    // Guard bytes on both sides: the encoder writes its span and only that.
+    std::vector<uint8_t> buffer(expected.bytes.size() + 8, 0xA5);
+    const std::span<uint8_t> out(buffer.data() + 4, expected.bytes.size());
+    REQUIRE(encode_values(values, reference, e, out).is_ok());
+    CHECK(std::equal(out.begin(), out.end(), expected.bytes.begin(), expected.bytes.end()));
+    for (size_t i : {size_t{0}, size_t{3}, buffer.size() - 4, buffer.size() - 1}) {
+      CHECK(buffer[i] == 0xA5);
+    }
+    const Status short_span = encode_values(values, reference, e, out.first(out.size() - 1));
+    CHECK(short_span.code() == StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(short_span.message().find("the destination holds " +
+                                            std::to_string(out.size() - 1)) != std::string::npos,
+                  short_span.message());
+  }
+  const std::vector<float> nan = {1.0f, std::nanf("")};
+  std::vector<uint8_t> out(encoded_size({ValueType::kInt8, false}, 2));
+  CHECK(encode_values(nan, {}, {ValueType::kInt8, false}, out).code() ==
+        StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("a one-chunk array adopts the storage its chunk lies in; chunks of several are copied") {
+  const EncodedValues values = sample_array(1001);
+  // A frame-like buffer: 37 bytes before the array, 3 after.
+  std::vector<uint8_t> frame(37 + values.bytes.size() + 3, 1);
+  std::copy(values.bytes.begin(), values.bytes.end(), frame.begin() + 37);
+  const uint8_t* const memory = frame.data();
+  ValuesChunk whole = split_values(values, 1 << 20).at(0);
+  whole.data = std::span<const uint8_t>(frame).subspan(37, values.bytes.size());
+  ValuesAssembler a(1 << 20);
+  REQUIRE(a.add(whole, &frame).is_ok());
+  CHECK(frame.empty());
+  REQUIRE(a.complete());
+  const EncodedValues adopted = a.take();
+  CHECK(adopted == values);
+  CHECK(adopted.bytes.data() == memory);  // taken over, not copied
+
+  // A chunk that does not lie in the storage given is copied; so is one of several.
+  std::vector<uint8_t> elsewhere(10, 7);
+  REQUIRE(a.add(split_values(values, 1 << 20)[0], &elsewhere).is_ok());
+  CHECK(elsewhere.size() == 10);
+  CHECK(a.take() == values);
+  std::vector<ValuesChunk> chunks = split_values(values, 700);
+  REQUIRE(chunks.size() == 3);
+  for (ValuesChunk& c : chunks) {
+    std::vector<uint8_t> storage(c.data.begin(), c.data.end());
+    c.data = storage;
+    REQUIRE(a.add(c, &storage).is_ok());
+    CHECK(storage.size() == c.data.size());
+  }
+  CHECK(a.take() == values);
+
+  // The checks still come first: a one-chunk array of the wrong length is refused, storage kept.
+  std::vector<uint8_t> frame2(values.bytes.begin(), values.bytes.end());
+  ValuesChunk bad = whole;
+  bad.data = std::span<const uint8_t>(frame2).first(frame2.size() - 2);
+  ValuesAssembler b(1 << 20);
+  CHECK(b.add(bad, &frame2).code() == StatusCode::kCorrupt);
+  CHECK(frame2.size() == values.bytes.size());
 }
 
 }  // namespace

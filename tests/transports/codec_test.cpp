@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,80 @@ TEST_CASE("every message round-trips, in one frame and in chunks") {
   }
   // 5000 f32 values = 20000 bytes: six chunks of at most 4096 - 1024 bytes.
   CHECK(encode(testing::every_message(5000)[2], kMinMaxFrameBytes).size() == 7);
+}
+
+TEST_CASE("an Update with unencoded values gives the frames of the encoded one") {
+  std::vector<float> values(5000), reference(5000);
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = std::sin(0.1f * static_cast<float>(i)) + 0.5f;
+    reference[i] = 0.5f;
+  }
+  for (uint32_t max_frame : {kDefaultMaxFrameBytes, kMinMaxFrameBytes}) {
+    for (Encoding e : all_encodings()) {
+      CAPTURE(encoding_name(e));
+      CAPTURE(max_frame);
+      Update encoded;
+      encoded.round = 3;
+      encoded.task_id = 41;
+      encoded.example_count = 600;
+      encoded.values = encode_values(values, reference, e).value();
+      encoded.metrics = TrainMetrics{0.25f, 1.5, 12345678, 999};
+      Update unencoded = encoded;
+      unencoded.values.bytes.clear();
+      unencoded.unencoded = BorrowedValues{
+          values, e.delta ? std::span<const float>(reference) : std::span<const float>()};
+      const auto frames = encode(unencoded, max_frame);
+      CHECK(frames == encode(encoded, max_frame));  // byte for byte, chunked or not
+      CHECK(assemble(frames) == Message(encoded));
+    }
+  }
+  // Errors of the encoding are the send's, and leave no frame behind.
+  Update u;
+  u.values.encoding = {ValueType::kF32, false};
+  u.values.count = 4999;
+  u.unencoded = BorrowedValues{values, {}};
+  std::vector<std::vector<uint8_t>> frames;
+  const Status count = encode_message(u, kDefaultMaxFrameBytes, &frames);
+  CHECK(count.code() == StatusCode::kInvalidArgument);
+  CHECK_MESSAGE(count.message().find("5000 values announced as 4999") != std::string::npos,
+                count.message());
+  values[7] = std::nanf("");
+  u.values = EncodedValues{{ValueType::kInt8, false}, 5000, {}};
+  CHECK(encode_message(u, kDefaultMaxFrameBytes, &frames).code() == StatusCode::kInvalidArgument);
+  CHECK(frames.empty());
+}
+
+TEST_CASE("the assembler adopts a one-chunk frame and leaves the frames of a chunked one") {
+  const Message task = testing::every_message(5000)[2];
+  std::vector<std::vector<uint8_t>> frames = encode(task, kDefaultMaxFrameBytes);
+  REQUIRE(frames.size() == 1);
+  const uint8_t* const memory = frames[0].data();
+  MessageAssembler a(1 << 24);
+  Result<std::optional<Message>> r = a.add_frame(&frames[0]);
+  REQUIRE_MESSAGE(r.is_ok(), r.status().to_string());
+  REQUIRE(r->has_value());
+  CHECK(**r == task);
+  CHECK(frames[0].empty());
+  CHECK(std::get<TrainTask>(**r).global_values.bytes.data() == memory);
+
+  frames = encode(task, kMinMaxFrameBytes);
+  REQUIRE(frames.size() == 7);
+  const auto sent = frames;
+  std::optional<Message> out;
+  for (auto& f : frames) {
+    r = a.add_frame(&f);
+    REQUIRE(r.is_ok());
+    if (r->has_value()) out = std::move(**r);
+  }
+  CHECK(frames == sent);
+  REQUIRE(out.has_value());
+  CHECK(*out == task);
+
+  // A frame without values is left as it was.
+  frames = encode(Heartbeat{7, 1}, kDefaultMaxFrameBytes);
+  const auto heartbeat = frames;
+  REQUIRE(a.add_frame(&frames[0]).is_ok());
+  CHECK(frames == heartbeat);
 }
 
 TEST_CASE("a frame that outgrows the codec's size estimate is still built whole") {
