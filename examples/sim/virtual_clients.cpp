@@ -7,6 +7,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 
@@ -40,6 +41,7 @@ struct VirtualFleet::Client final : WorkExecutor {
   std::string name;
   Connection* link = nullptr;  // the current link, owned by the agent loop's MessageLink
   std::chrono::steady_clock::time_point offline_until{};
+  uint64_t dropped_round = UINT64_MAX;  // the round of its last dropout
   MemoryStateStore store;
   EngineTaskRunner runner;
   AgentSession session;
@@ -54,7 +56,13 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, Train
   if (u_drop < o.dropout) {
     // Gone without a word, and offline until the round's deadline has passed (the
     // aggregator would otherwise resume it with the same task, and it would drop again).
-    ++fleet.dropouts_;
+    // Counted once per round: when the aggregator's deadline fires late (a loaded
+    // machine) and it resumes the client with the same task, or retries the round,
+    // the client drops it again, uncounted, so the count does not depend on timing.
+    if (task.round != dropped_round) {
+      ++fleet.dropouts_;
+      dropped_round = task.round;
+    }
     offline_until =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(task.deadline_ms + 100);
     if (link != nullptr) link->close();

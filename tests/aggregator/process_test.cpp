@@ -34,6 +34,7 @@ using nf::test::remove_test_dir;
 using nf::test::run;
 using nf::test::spawn;
 using nf::test::wait_for;
+using nf::test::wait_for_lines;
 using nf::test::wait_for_text;
 
 const std::string kAggregator = nf::test::aggregator_binary();
@@ -393,9 +394,16 @@ TEST_CASE(
     const pid_t agg = spawn(aggregator_args(dir, port, rounds, 3, {"--deadline-seconds", "5"}),
                             dir + "/aggregator.log");
     if (life < 4) {
-      // 0.2 .. 1.2 s: while waiting for agents, training, aggregating or checkpointing.
-      // wait_for kills it at the end of that time (-1) unless it exited before.
-      const int code = wait_for(agg, static_cast<double>(200 + rng.uniform(1000)) / 1000);
+      // Killed once 1-3 more rounds are in the metrics, then 0-80 ms later:
+      // while waiting for agents, training, aggregating or checkpointing.
+      // Counted in rounds, not seconds: on an idle machine the 20 rounds
+      // took under 1.2 s, and a kill at 0.2-1.2 s found the run finished.
+      // wait_for kills it (-1) unless it exited before.
+      const std::string metrics = dir + "/ck/metrics.jsonl";
+      const size_t target = lines_of(metrics).size() + 1 + rng.uniform(3);
+      (void)wait_for_lines(metrics, target, 60);
+      std::this_thread::sleep_for(std::chrono::milliseconds(rng.uniform(80)));
+      const int code = wait_for(agg, 0.001);
       if (code >= 0) {
         exit_code = code;
         continue;
