@@ -2,9 +2,9 @@
 //
 // A client's data is a Dataset plus a list of example indices (a shard), so a
 // virtual client costs only its indices while idle. Features are row-major,
-// already scaled to floats (Fashion-MNIST pixels to [0, 1]), or kept as the
-// bytes they were read as (`pixels`), a quarter of the memory, for a device
-// that holds its own shard; the engine converts those a batch at a time.
+// already scaled to floats, or kept as the bytes they were read as
+// (`pixels`, Fashion-MNIST's default), a quarter of the memory; the engine
+// converts those a batch at a time.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ struct Dataset {
   // The features as bytes instead of `features` (at most one of the two is
   // non-empty): feature k of example i is pixel_value(pixels[i * dim + k]).
   // Code that reads rows itself must handle both (the engine's batch loading
-  // does); data sets read whole keep floats.
+  // and XNNPACK evaluation do). Fashion-MNIST loads as bytes by default.
   std::vector<uint8_t> pixels;
   std::vector<int32_t> labels;  // size
   std::string name;             // e.g. "fashion-mnist/train", for messages

@@ -143,7 +143,7 @@ Result<IdxArray> read_idx_file(const std::string& path, int expected_dims) {
 }
 
 Result<Dataset> read_idx_dataset(const std::string& images_path, const std::string& labels_path,
-                                 int32_t num_classes, std::string name) {
+                                 int32_t num_classes, std::string name, IdxFeatures features) {
   NF_ASSIGN_OR_RETURN(OpenIdx images, open_idx(images_path, 3));
   NF_ASSIGN_OR_RETURN(IdxArray labels, read_idx_file(labels_path, 1));
   if (images.dims[0] != labels.dims[0]) {
@@ -164,11 +164,18 @@ Result<Dataset> read_idx_dataset(const std::string& images_path, const std::stri
     }
     data.labels[i] = label;
   }
+  const size_t n = images.total;
+  if (features == IdxFeatures::kBytes) {
+    data.pixels.reserve(n);
+    prefer_huge_pages(data.pixels.data(), n);
+    data.pixels.resize(n);
+    NF_RETURN_IF_ERROR(read_idx_values(images, data.pixels.data(), images_path));
+    return data;
+  }
   // Decompress the pixels straight into the last quarter of the float array
   // and widen them in place, front to back: float i occupies bytes [4i, 4i+4),
   // below byte 3n + i + 1 where the unread pixels start, so nothing is
   // overwritten before it is read. This avoids a second 47 MB buffer.
-  const size_t n = images.total;
   data.features.reserve(n);
   prefer_huge_pages(data.features.data(), n * sizeof(float));
   data.features.resize(n);
@@ -185,13 +192,14 @@ std::string default_fashion_mnist_dir() {
   return NF_FASHION_MNIST_DIR;
 }
 
-Result<Dataset> load_fashion_mnist(FashionMnistSplit split, const std::string& dir) {
+Result<Dataset> load_fashion_mnist(FashionMnistSplit split, const std::string& dir,
+                                   IdxFeatures features) {
   const std::string root = dir.empty() ? default_fashion_mnist_dir() : dir;
   const std::string prefix = root + (split == FashionMnistSplit::kTrain ? "/train" : "/t10k");
   const std::string name =
       split == FashionMnistSplit::kTrain ? "fashion-mnist/train" : "fashion-mnist/test";
   auto data = read_idx_dataset(prefix + "-images-idx3-ubyte.gz", prefix + "-labels-idx1-ubyte.gz",
-                               10, name);
+                               10, name, features);
   if (!data.is_ok() && data.status().code() == StatusCode::kNotFound) {
     return data.status().with_context(
         "Fashion-MNIST not found (install Debian's dataset-fashion-mnist, run scripts/setup.sh, "

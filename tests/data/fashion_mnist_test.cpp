@@ -17,13 +17,15 @@ TEST_CASE("fashion-mnist: train has 60000 examples, 6000 per class, pixels in [0
   CHECK(data->size == 60000);
   CHECK(data->dim == 784);
   CHECK(data->num_classes == 10);
-  CHECK(data->features.size() == 60000u * 784u);
+  // Kept as bytes by default: 47 MB, not 188.
+  CHECK(data->features.empty());
+  CHECK(data->pixels.size() == 60000u * 784u);
   std::vector<int64_t> counts(10);
   for (int32_t label : data->labels) ++counts[static_cast<size_t>(label)];
   for (int64_t c : counts) CHECK(c == 6000);
-  const auto [lo, hi] = std::minmax_element(data->features.begin(), data->features.end());
-  CHECK(*lo == 0.0f);
-  CHECK(*hi == 1.0f);
+  const auto [lo, hi] = std::minmax_element(data->pixels.begin(), data->pixels.end());
+  CHECK(pixel_value(*lo) == 0.0f);
+  CHECK(pixel_value(*hi) == 1.0f);
   // The first training image is an ankle boot (class 9) in the published set.
   CHECK(data->labels[0] == 9);
 
@@ -38,13 +40,22 @@ TEST_CASE("fashion-mnist: train has 60000 examples, 6000 per class, pixels in [0
   MESSAGE(label_histogram_table(*parts, data->labels, 10, 5));
 }
 
-TEST_CASE("fashion-mnist: test split has 10000 examples, 1000 per class") {
+TEST_CASE("fashion-mnist: test split has 10000 examples, 1000 per class; floats on request") {
   auto data = load_fashion_mnist(FashionMnistSplit::kTest);
   REQUIRE_MESSAGE(data.is_ok(), data.status().to_string());
   CHECK(data->size == 10000);
   std::vector<int64_t> counts(10);
   for (int32_t label : data->labels) ++counts[static_cast<size_t>(label)];
   for (int64_t c : counts) CHECK(c == 1000);
+  auto floats = load_fashion_mnist(FashionMnistSplit::kTest, "", IdxFeatures::kFloats);
+  REQUIRE(floats.is_ok());
+  REQUIRE(floats->features.size() == data->pixels.size());
+  CHECK(floats->pixels.empty());
+  size_t differ = 0;
+  for (size_t i = 0; i < data->pixels.size(); ++i) {
+    differ += pixel_value(data->pixels[i]) != floats->features[i] ? 1 : 0;
+  }
+  CHECK(differ == 0);
 }
 
 }  // namespace

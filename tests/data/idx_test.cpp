@@ -82,6 +82,28 @@ TEST_CASE("idx: a gzipped pair reads with pixels scaled to [0, 1]") {
   CHECK(data->name == "tiny");
 }
 
+TEST_CASE("idx: kept as bytes, the pair holds the file's pixels, the same features as floats") {
+  Fixture f;
+  auto floats = read_idx_dataset(f.images_path, f.labels_path, 3, "tiny");
+  auto bytes = read_idx_dataset(f.images_path, f.labels_path, 3, "tiny", IdxFeatures::kBytes);
+  REQUIRE(floats.is_ok());
+  REQUIRE_MESSAGE(bytes.is_ok(), bytes.status().to_string());
+  CHECK(bytes->features.empty());
+  CHECK(bytes->pixels == f.pixels);
+  CHECK(bytes->size == 3);
+  CHECK(bytes->dim == 4);
+  CHECK(bytes->labels == floats->labels);
+  REQUIRE(bytes->pixels.size() == floats->features.size());
+  for (size_t i = 0; i < bytes->pixels.size(); ++i) {
+    CHECK(pixel_value(bytes->pixels[i]) == floats->features[i]);
+  }
+  // The same checks of the file, whichever form is asked for.
+  write(f.dir + "/short.gz", gzip(idx_bytes({3, 2, 2}, {1, 2, 3})));
+  CHECK(contains(
+      read_idx_dataset(f.dir + "/short.gz", f.labels_path, 3, "x", IdxFeatures::kBytes).status(),
+      "short.gz"));
+}
+
 TEST_CASE("idx: uncompressed files read too") {
   Fixture f;
   write(f.dir + "/plain", idx_bytes({3}, f.labels));
