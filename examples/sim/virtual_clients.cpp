@@ -42,6 +42,7 @@ struct VirtualFleet::Client final : WorkExecutor {
   Connection* link = nullptr;  // the current link, owned by the agent loop's MessageLink
   std::chrono::steady_clock::time_point offline_until{};
   uint64_t dropped_round = UINT64_MAX;  // the round of its last dropout
+  uint64_t late_round = UINT64_MAX;     // the round it last answered late
   MemoryStateStore store;
   EngineTaskRunner runner;
   AgentSession session;
@@ -70,6 +71,7 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, Train
                           std::to_string(task.round));
   }
   const uint32_t deadline_ms = task.deadline_ms;
+  const uint64_t task_round = task.round;  // the task is moved into training
   std::optional<Result<Update>> result = co_await asio::co_spawn(
       fleet.workers_,
       [&]() -> asio::awaitable<std::optional<Result<Update>>> {
@@ -77,7 +79,10 @@ asio::awaitable<Result<Update>> VirtualFleet::Client::train(TaskRunner& r, Train
       },
       asio::use_awaitable);
   if (u_late < o.stragglers && deadline_ms > 0) {
-    ++fleet.stragglers_;
+    if (task_round != late_round) {  // once per round, as dropouts
+      ++fleet.stragglers_;
+      late_round = task_round;
+    }
     asio::steady_timer timer(co_await asio::this_coro::executor,
                              std::chrono::milliseconds(deadline_ms + 250));
     std::error_code ec;
