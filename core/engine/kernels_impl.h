@@ -470,41 +470,22 @@ void weight_grad_lanes_rows(int mr, int n, const float* dy, const int32_t* rows,
   weight_grad_lanes_tile<K, MR>(n, dy, rows, dy_stride, x, cols, x_stride, dw, w_off);
 }
 
-// Calls f(SmallK<k>{}) for k in 1..8 (the widths the lanes and run
+// Calls f(SmallK<k>{}) for k in 1..kRunMaxK (the widths the lanes and run
 // kernels unroll) and returns true; returns false for any other k.
 template <int K>
 struct SmallK {
   static constexpr int value = K;
 };
-template <typename F>
+template <int K = 1, typename F>
 inline bool with_small_k(int k, F&& f) {
-  switch (k) {
-    case 1:
-      f(SmallK<1>{});
-      return true;
-    case 2:
-      f(SmallK<2>{});
-      return true;
-    case 3:
-      f(SmallK<3>{});
-      return true;
-    case 4:
-      f(SmallK<4>{});
-      return true;
-    case 5:
-      f(SmallK<5>{});
-      return true;
-    case 6:
-      f(SmallK<6>{});
-      return true;
-    case 7:
-      f(SmallK<7>{});
-      return true;
-    case 8:
-      f(SmallK<8>{});
-      return true;
-    default:
-      return false;
+  if (k == K) {
+    f(SmallK<K>{});
+    return true;
+  }
+  if constexpr (K < kRunMaxK) {
+    return with_small_k<K + 1>(k, f);
+  } else {
+    return false;
   }
 }
 
@@ -791,7 +772,11 @@ void block_backward_run(int nb, int m, int k, int n, int lanes, const float* w,
                         const int64_t* w_off, const float* dy, const int32_t* rows, const float* x,
                         const int32_t* cols, size_t stride, float* dw, float* dx) {
   if (nb <= 0 || m <= 0) return;
-  if (n <= 0 || k <= 0 || k > kRunMaxK) {  // block by block
+  const bool unrolled = n > 0 && with_small_k(k, [&](auto kc) {
+                          run_backward_k<decltype(kc)::value>(nb, m, n, lanes, w, w_off, dy, rows,
+                                                              x, cols, stride, dw, dx);
+                        });
+  if (!unrolled) {  // not a run's width, or no examples: block by block
     for (int blk = 0; blk < nb; ++blk) {
       const int32_t* bc = cols + static_cast<size_t>(blk) * k;
       block_weight_grad_lanes(m, k, n, dy, rows + blk * m, stride, x, bc, stride, dw,
@@ -801,12 +786,7 @@ void block_backward_run(int nb, int m, int k, int n, int lanes, const float* w,
                              stride);
       }
     }
-    return;
   }
-  with_small_k(k, [&](auto kc) {
-    run_backward_k<decltype(kc)::value>(nb, m, n, lanes, w, w_off, dy, rows, x, cols, stride, dw,
-                                        dx);
-  });
 }
 
 // ---- structured blocks, batch 1 ----

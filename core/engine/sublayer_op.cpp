@@ -269,6 +269,10 @@ void SublayerOp::forward(const KernelTable& kt, const float* w, const float* x, 
   }
 }
 
+void SublayerOp::zero_uncovered_cols(float* dx, int n, size_t stride) const {
+  for (int32_t c : uncovered_cols_) std::fill_n(dx + static_cast<size_t>(c) * stride, n, 0.0f);
+}
+
 void SublayerOp::backward_input(const KernelTable& kt, const float* w, const float* dy, float* dx,
                                 int n, size_t stride, int part, int parts) const {
   size_t begin = 0, end = 0;
@@ -285,11 +289,7 @@ void SublayerOp::backward_input(const KernelTable& kt, const float* w, const flo
                             dy, stride, dx, stride);
     }
   }
-  if (part == 0) {
-    for (int32_t c : uncovered_cols_) {
-      std::fill_n(dx + static_cast<size_t>(c) * stride, n, 0.0f);
-    }
-  }
+  if (part == 0) zero_uncovered_cols(dx, n, stride);
 }
 
 void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw,
@@ -327,11 +327,7 @@ void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy
                             dy, block_rows_.data() + b.row_begin, x,
                             block_cols_.data() + b.col_begin, stride, dw, dx);
     }
-    if (dx != nullptr && part == 0) {
-      for (int32_t c : uncovered_cols_) {
-        std::fill_n(dx + static_cast<size_t>(c) * stride, lanes, 0.0f);
-      }
-    }
+    if (dx != nullptr && part == 0) zero_uncovered_cols(dx, lanes, stride);
     return;
   }
   if (!paired_units_ || dx == nullptr) {
@@ -356,10 +352,7 @@ void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy
     }
     kt.block_backward_input(b.m, b.k, lanes, w, w_off, dy, rows, stride, dx, cols, stride);
   }
-  if (part == 0) {
-    for (int32_t c : uncovered_cols_)
-      std::fill_n(dx + static_cast<size_t>(c) * stride, lanes, 0.0f);
-  }
+  if (part == 0) zero_uncovered_cols(dx, lanes, stride);
 }
 
 void SublayerOp::forward_b1(const KernelTable& kt, const float* w, const float* x, float* y,
@@ -390,9 +383,7 @@ void SublayerOp::backward_b1(const KernelTable& kt, const float* w, const float*
                          block_cols_.data() + b.col_begin, dy, block_rows_.data() + b.row_begin, dw,
                          dx, scratch);
   }
-  if (dx != nullptr) {
-    for (int32_t c : uncovered_cols_) dx[c] = 0.0f;
-  }
+  if (dx != nullptr) zero_uncovered_cols(dx, 1, 1);
 }
 
 }  // namespace nf::engine

@@ -73,6 +73,9 @@ class SublayerOp {
   // thread), all finite (zeroed once is enough: only padding is left unwritten).
   void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
                    size_t stride, float* scratch, int part, int parts) const;
+  // The input-gradient rows no weight reads (a mask's uncovered columns) set
+  // to zero over n examples.
+  void zero_uncovered_cols(float* dx, int n, size_t stride) const;
 
   struct BlockRef {
     int32_t m = 0, k = 0;
