@@ -109,6 +109,12 @@ struct KernelTable {
                             const int32_t* cols, const float* dy, const int32_t* rows, float* dw,
                             float* dx, float* scratch) = nullptr;
 
+  // out[i] = p[i] * (1 / 255) in float for i < n: pixel bytes to the
+  // features nf::pixel_value (core/data/dataset.h) gives, bit for bit (the
+  // conversion is exact and the product rounds once). A plain loop that the
+  // compiler vectorizes with each file's instruction set.
+  void (*pixels_to_floats)(size_t n, const uint8_t* p, float* out) = nullptr;
+
   // Element-wise passes over rows [r0, r1) of a feature-major matrix, for
   // b < lanes (the stride in use: padding lanes are processed too).
   // act is kActLinear, kActRelu or kActTanh.

@@ -1217,6 +1217,12 @@ void activation_backward(int32_t r0, int32_t r1, int n, int lanes, float* g, con
   }
 }
 
+// ---- pixel bytes ----
+
+void pixels_to_floats(size_t n, const uint8_t* __restrict p, float* __restrict out) {
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(p[i]) * (1.0f / 255.0f);
+}
+
 // ---- optimizer update ----
 
 // Plain loops over restrict pointers with a compile-time FedProx switch:
@@ -1385,6 +1391,7 @@ constexpr KernelTable make_table(const char* name) {
   t.block_backward_b1 = &block_backward_b1;
   t.bias_activation = &bias_activation;
   t.activation_backward = &activation_backward;
+  t.pixels_to_floats = &pixels_to_floats;
   t.optimizer_step = &optimizer_step;
   t.softmax_xent = &softmax_xent;
   t.csr_forward = &csr_forward;

@@ -37,6 +37,12 @@ int act_code(Activation a) {
   return kActLinear;
 }
 
+// Floats of a batch-major copy of the input: `stride` rows of `dim`, and
+// one vector of 16 after the last, which the weight-gradient kernel may read.
+size_t input_rows_floats(int32_t dim, size_t stride) {
+  return static_cast<size_t>(dim) * stride + 16;
+}
+
 }  // namespace
 
 size_t batch_stride(int capacity) {
@@ -91,7 +97,11 @@ void ModelImpl::prepare(int capacity, int threads) {
     ws_->threads = threads;
   }
   const size_t s = ws_->stride;
+  const bool training = ws_ == &train_ws_;
   ws_->input.assign(static_cast<size_t>(spec.input_dim) * s, 0.0f);
+  ws_->rows_loaded = false;
+  ws_->input_rows.assign(training && keeps_input_rows(s) ? input_rows_floats(spec.input_dim, s) : 0,
+                         0.0f);
   ws_->hidden.assign(layers.size(), {});
   ws_->out.assign(layers.size(), {});
   for (size_t l = 0; l < layers.size(); ++l) {
@@ -103,7 +113,6 @@ void ModelImpl::prepare(int capacity, int threads) {
   }
   // Evaluation runs forward only: the loss pass needs the classes' rows,
   // and the kernels' scratch is read only by the batch-1 path.
-  const bool training = ws_ == &train_ws_;
   const size_t gw =
       training ? static_cast<size_t>(gradient_width()) : static_cast<size_t>(layers.back().n_out);
   ws_->grad_a.assign(gw * s, 0.0f);
@@ -120,6 +129,9 @@ void ModelImpl::prepare(int capacity, int threads) {
 int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
   const auto s = static_cast<int64_t>(batch_stride(capacity));
   int64_t floats = int64_t{spec.input_dim} * s;
+  if (keeps_input_rows(static_cast<size_t>(s))) {
+    floats += static_cast<int64_t>(input_rows_floats(spec.input_dim, static_cast<size_t>(s)));
+  }
   for (const LayerPlan& layer : layers) {
     for (size_t i = 0; i + 1 < layer.ops.size(); ++i) floats += int64_t{layer.ops[i].rows()} * s;
     floats += int64_t{layer.n_out} * s;
@@ -134,8 +146,9 @@ int64_t ModelImpl::workspace_bytes(int capacity, int threads) const {
 
 int64_t ModelImpl::allocated_workspace_bytes() const {
   auto bytes = [](const auto& v) { return static_cast<int64_t>(v.size() * sizeof(v[0])); };
-  int64_t total = bytes(ws_->input) + bytes(ws_->grad_a) + bytes(ws_->grad_b) + bytes(ws_->labels) +
-                  bytes(ws_->row_index) + bytes(ws_->loss_max) + bytes(ws_->loss_sum);
+  int64_t total = bytes(ws_->input) + bytes(ws_->input_rows) + bytes(ws_->grad_a) +
+                  bytes(ws_->grad_b) + bytes(ws_->labels) + bytes(ws_->row_index) +
+                  bytes(ws_->loss_max) + bytes(ws_->loss_sum);
   for (const auto& layer : ws_->hidden) {
     for (const FloatBuffer& h : layer) total += bytes(h);
   }
@@ -157,6 +170,29 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
   section_done(StepSection::kLoad);
 }
 
+bool ModelImpl::keeps_input_rows(size_t stride) const {
+  return stride > 1 && !layers.empty() && !layers[0].ops.empty() &&
+         layers[0].ops[0].reads_input_rows();
+}
+
+template <typename F>
+void ModelImpl::load_input_rows(F&& fill_row) {
+  const size_t s = ws_->stride;
+  const auto dim = static_cast<size_t>(spec.input_dim);
+  float* rows = ws_->input_rows.data();
+  float* input = ws_->input.data();
+  static constexpr int32_t kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const KernelTable& kt = kernels();
+  parallel(static_cast<int64_t>(dim * s), [&](int part, int parts) {
+    const auto [b0, b1] = tile_slice(s, 16, part, parts);
+    for (size_t g = b0; g < b1; g += 16) {
+      for (size_t b = g; b < g + 16; ++b) fill_row(b, rows + b * dim);
+      kt.gather_transpose(16, static_cast<int>(dim), rows + g * dim, kIota, dim, input + g, s);
+    }
+  });
+  ws_->rows_loaded = true;
+}
+
 void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices) {
   const int n = static_cast<int>(indices.size());
   assert(n >= 1 && n <= ws_->capacity && data.dim == spec.input_dim);
@@ -164,16 +200,27 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
   const size_t s = ws_->stride;
   const int32_t dim = data.dim;
   for (int b = 0; b < n; ++b) ws_->labels[b] = data.labels[indices[b]];
+  const KernelTable& kt = kernels();
+  // Padding lanes repeat the first example (finite, and their gradient is 0).
+  auto example = [&](size_t b) { return indices[b < static_cast<size_t>(n) ? b : 0]; };
+  ws_->rows_loaded = false;
+  if (!data.pixels.empty() && !ws_->input_rows.empty()) {
+    // The bytes are converted anyway: into the batch-major copy, which the
+    // first sublayer's weight gradient reads (3.3 us of clos-10's step at
+    // batch 64 on AVX-512) and which is transposed into `input` a group of
+    // examples at a time. Floats keep the transposing load below: a copy of
+    // their rows from the data set costs more than it saves (docs/engine.md).
+    load_input_rows([&](size_t b, float* row) {
+      kt.pixels_to_floats(static_cast<size_t>(dim), data.pixels.data() + example(b) * dim, row);
+    });
+    return;
+  }
   if (!data.pixels.empty()) {
-    // Bytes converted as they are transposed; padding lanes repeat the first
-    // example, as the float path below does, so both give the same results.
-    const size_t lanes = s > 1 ? s : 1;
-    auto row_of = [&](size_t b) {
-      return data.pixels.data() + indices[b < static_cast<size_t>(n) ? b : 0] * int64_t{dim};
-    };
+    // Bytes converted as they are transposed, with the same values as the
+    // float path below.
     if (s == 1) {
-      const uint8_t* row = row_of(0);
-      for (int32_t f = 0; f < dim; ++f) ws_->input[f] = pixel_value(row[f]);
+      kt.pixels_to_floats(static_cast<size_t>(dim), data.pixels.data() + example(0) * dim,
+                          ws_->input.data());
       return;
     }
     // 16 examples x 64 features at a time: converted into a row-major tile
@@ -183,14 +230,15 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
     constexpr int kGroup = 16, kChunk = 64;
     alignas(64) float tile[kGroup * kChunk];
     static constexpr int32_t kIota[kGroup] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const KernelTable& kt = kernels();
-    for (size_t b0 = 0; b0 < lanes; b0 += kGroup) {
+    for (size_t b0 = 0; b0 < s; b0 += kGroup) {
       const uint8_t* rows[kGroup];
-      for (int i = 0; i < kGroup; ++i) rows[i] = row_of(b0 + static_cast<size_t>(i));
+      for (int i = 0; i < kGroup; ++i) {
+        rows[i] = data.pixels.data() + example(b0 + static_cast<size_t>(i)) * dim;
+      }
       for (int32_t f0 = 0; f0 < dim; f0 += kChunk) {
         const int width = std::min<int32_t>(kChunk, dim - f0);
         for (int i = 0; i < kGroup; ++i) {
-          for (int f = 0; f < width; ++f) tile[i * kChunk + f] = pixel_value(rows[i][f0 + f]);
+          kt.pixels_to_floats(static_cast<size_t>(width), rows[i] + f0, tile + i * kChunk);
         }
         kt.gather_transpose(kGroup, width, tile, kIota, kChunk, ws_->input.data() + f0 * s + b0, s);
       }
@@ -198,14 +246,10 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
     return;
   }
   if (s > 1 && data.size <= INT32_MAX) {
-    // The batch's rows transposed into feature-major by the transpose kernel;
-    // padding lanes repeat the first example (finite, and their gradient is 0).
+    // The batch's rows transposed into feature-major by the transpose kernel.
     int32_t* rows = ws_->row_index.data();
-    for (size_t b = 0; b < s; ++b) {
-      rows[b] = static_cast<int32_t>(indices[b < static_cast<size_t>(n) ? b : 0]);
-    }
+    for (size_t b = 0; b < s; ++b) rows[b] = static_cast<int32_t>(example(b));
     // Features split between the threads in whole 16-feature tiles.
-    const KernelTable& kt = kernels();
     parallel(int64_t{dim} * static_cast<int64_t>(s), [&](int part, int parts) {
       const auto [f0, f1] = tile_slice(static_cast<size_t>(dim), 16, part, parts);
       if (f1 > f0) {
@@ -238,10 +282,18 @@ void ModelImpl::load_rows(const float* features, const int32_t* labels, int n) {
   ws_->n = n;
   const size_t s = ws_->stride;
   const int32_t dim = spec.input_dim;
-  for (int b = 0; b < n; ++b) {
-    for (int32_t f = 0; f < dim; ++f)
-      ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
-    ws_->labels[b] = labels[b];
+  for (int b = 0; b < n; ++b) ws_->labels[b] = labels[b];
+  if (!ws_->input_rows.empty()) {
+    load_input_rows([&](size_t b, float* row) {
+      const size_t example = b < static_cast<size_t>(n) ? b : 0;
+      std::memcpy(row, features + example * dim, sizeof(float) * dim);
+    });
+  } else {
+    ws_->rows_loaded = false;
+    for (int b = 0; b < n; ++b) {
+      for (int32_t f = 0; f < dim; ++f)
+        ws_->input[f * s + b] = features[static_cast<size_t>(b) * dim + f];
+    }
   }
   section_done(StepSection::kLoad);
 }
@@ -343,8 +395,14 @@ void ModelImpl::backward(const float* w, float* grad) {
         op.backward_b1(kt, wi, x, gi, dw, dx, ws_->scratch[0].data());
       } else {
         // Weight gradient and, when needed, input gradient: 1-2 x nnz x lanes.
+        // The first sublayer reads the batch's rows when the load kept them.
+        InputRows x_rows;
+        if (l == 0 && i == 0 && ws_->rows_loaded) {
+          x_rows = {ws_->input_rows.data(), static_cast<size_t>(spec.input_dim)};
+        }
         parallel((dx != nullptr ? 2 : 1) * op.nnz() * lanes, [&](int part, int parts) {
-          op.backward(kt, wi, gi, x, dw, dx, n, lanes, s, ws_->scratch[part].data(), part, parts);
+          op.backward(kt, wi, gi, x, dw, dx, n, lanes, s, ws_->scratch[part].data(), part, parts,
+                      x_rows);
         });
       }
       section_done(StepSection::kBackward, l, i);

@@ -155,6 +155,13 @@ class ModelImpl {
     if (probe != nullptr) probe->done(section, layer, sublayer);
   }
   void copy_batch(const Dataset& data, std::span<const int64_t> indices);
+  // Whether a training workspace of stride `stride` keeps input_rows.
+  bool keeps_input_rows(size_t stride) const;
+  // Fills input_rows' row b (b < stride) with fill_row(b, row), examples
+  // split between the threads in groups of 16, and transposes each group
+  // into `input`.
+  template <typename F>
+  void load_input_rows(F&& fill_row);
   // Widest block (or CSR row) of any sublayer: the scratch's row length.
   int32_t max_block_width() const;
   const float* sublayer_input(int layer, int sublayer) const;
@@ -170,6 +177,13 @@ class ModelImpl {
     size_t stride = 0;
     int n = 0;  // examples in the loaded batch
     FloatBuffer input;
+    // The batch batch-major (InputRows of the first sublayer), kept in a
+    // training workspace when the first sublayer reads it: a load of bytes
+    // (or load_rows) writes it and transposes it into `input`, and the first
+    // sublayer's weight gradient reads it instead of transposing `input`
+    // back. Empty otherwise; rows_loaded says whether it holds this batch.
+    FloatBuffer input_rows;
+    bool rows_loaded = false;
     std::vector<std::vector<FloatBuffer>> hidden;  // [layer][sublayer < depth-1]
     std::vector<FloatBuffer> out;                  // [layer], after bias and activation
     FloatBuffer grad_a, grad_b;

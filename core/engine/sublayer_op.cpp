@@ -64,11 +64,12 @@ constexpr int32_t kRunBlocks = 16;
 // The weight gradient of `m` rows of a block (m x k; its rows, columns and
 // weight offsets from `rows`, `cols`, `w_off`) by the path its shape takes.
 // `*transposed` names the block whose input `scratch` holds (-1: none), so
-// that the row units of one block transpose its input once.
-void block_weight_grad(const KernelTable& kt, int32_t block, int32_t m, int32_t k, int n,
-                       const float* dy, const int32_t* rows, const float* x, const int32_t* cols,
-                       size_t stride, float* dw, const int64_t* w_off, float* scratch,
-                       int32_t* transposed) {
+// that the row units of one block transpose its input once. A block of
+// consecutive columns reads its transposed input from `x_rows` when given.
+void block_weight_grad(const KernelTable& kt, int32_t block, bool contiguous, int32_t m, int32_t k,
+                       int n, const float* dy, const int32_t* rows, const float* x,
+                       const int32_t* cols, size_t stride, float* dw, const int64_t* w_off,
+                       float* scratch, int32_t* transposed, InputRows x_rows) {
   switch (weight_grad_path(m, k, n)) {
     case WeightGradPath::kLanes:
       kt.block_weight_grad_lanes(m, k, n, dy, rows, stride, x, cols, stride, dw, w_off);
@@ -78,6 +79,10 @@ void block_weight_grad(const KernelTable& kt, int32_t block, int32_t m, int32_t 
       return;
     case WeightGradPath::kTranspose:
       break;
+  }
+  if (contiguous && k > 0 && x_rows.rows != nullptr) {
+    kt.block_weight_grad(m, k, n, dy, rows, stride, x_rows.rows + cols[0], x_rows.ld, dw, w_off);
+    return;
   }
   const size_t ld = padded_width(k, kt.lanes);
   if (*transposed != block) {
@@ -148,6 +153,10 @@ Result<SublayerOp> SublayerOp::plan(const Sublayer& sublayer) {
       ref.k = static_cast<int32_t>(blk.cols.size());
       ref.row_begin = static_cast<int64_t>(op.block_rows_.size());
       ref.col_begin = static_cast<int64_t>(op.block_cols_.size());
+      ref.contiguous = true;
+      for (size_t j = 1; j < blk.cols.size(); ++j) {
+        ref.contiguous = ref.contiguous && blk.cols[j] == blk.cols[j - 1] + 1;
+      }
       for (int32_t c : blk.cols) {
         if (c < 0 || c >= mask.cols || col_seen[c]) {
           return invalid_argument(where + ": column " + std::to_string(c) +
@@ -191,6 +200,8 @@ Result<SublayerOp> SublayerOp::plan(const Sublayer& sublayer) {
     for (int32_t c = 0; c < mask.cols; ++c) {
       if (!col_seen[c]) op.uncovered_cols_.push_back(c);
     }
+    op.contiguous_blocks_ = std::all_of(op.blocks_.begin(), op.blocks_.end(),
+                                        [](const BlockRef& b) { return b.contiguous; });
     const bool runs = std::all_of(op.blocks_.begin(), op.blocks_.end(), [](const BlockRef& b) {
       return b.m >= 1 && b.m <= kUnitRows && b.k <= kRunMaxK;
     });
@@ -297,7 +308,8 @@ void SublayerOp::backward_input(const KernelTable& kt, const float* w, const flo
 }
 
 void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw,
-                             int n, size_t stride, float* scratch, int part, int parts) const {
+                             int n, size_t stride, float* scratch, int part, int parts,
+                             InputRows x_rows) const {
   size_t begin = 0, end = 0;
   row_units_.slice(part, parts, &begin, &end);
   int32_t transposed = -1;  // the block whose input `scratch` holds
@@ -306,9 +318,9 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
     if (structured_) {
       const BlockRef& b = blocks_[unit.index];
       const int64_t r0 = b.row_begin + unit.lo;
-      block_weight_grad(kt, unit.index, unit.hi - unit.lo, b.k, n, dy, block_rows_.data() + r0, x,
-                        block_cols_.data() + b.col_begin, stride, dw, w_off_.data() + r0, scratch,
-                        &transposed);
+      block_weight_grad(kt, unit.index, b.contiguous, unit.hi - unit.lo, b.k, n, dy,
+                        block_rows_.data() + r0, x, block_cols_.data() + b.col_begin, stride, dw,
+                        w_off_.data() + r0, scratch, &transposed, x_rows);
     } else {
       kt.csr_weight_grad(unit.lo, unit.hi, n, row_ptr_.data(), col_idx_.data(), dy, stride, x,
                          stride, dw);
@@ -318,7 +330,7 @@ void SublayerOp::weight_grad(const KernelTable& kt, const float* dy, const float
 
 void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy, const float* x,
                           float* dw, float* dx, int n, int lanes, size_t stride, float* scratch,
-                          int part, int parts) const {
+                          int part, int parts, InputRows x_rows) const {
   if (!run_units_.units.empty() && n >= kLanesMinBatch) {
     // Runs of small blocks (k <= kRunMaxK): block_backward_run takes their
     // weight gradient with the batch in the lanes at this batch.
@@ -335,7 +347,7 @@ void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy
     return;
   }
   if (!paired_units_ || dx == nullptr) {
-    weight_grad(kt, dy, x, dw, n, stride, scratch, part, parts);
+    weight_grad(kt, dy, x, dw, n, stride, scratch, part, parts, x_rows);
     if (dx != nullptr) backward_input(kt, w, dy, dx, lanes, stride, part, parts);
     return;
   }
@@ -351,8 +363,8 @@ void SublayerOp::backward(const KernelTable& kt, const float* w, const float* dy
     const int64_t* w_off = w_off_.data() + b.row_begin;
     if (b.m > 0 && b.k > 0) {
       int32_t transposed = -1;
-      block_weight_grad(kt, static_cast<int32_t>(u), b.m, b.k, n, dy, rows, x, cols, stride, dw,
-                        w_off, scratch, &transposed);
+      block_weight_grad(kt, static_cast<int32_t>(u), b.contiguous, b.m, b.k, n, dy, rows, x, cols,
+                        stride, dw, w_off, scratch, &transposed, x_rows);
     }
     kt.block_backward_input(b.m, b.k, lanes, w, w_off, dy, rows, stride, dx, cols, stride);
   }

@@ -25,6 +25,14 @@
 
 namespace nf::engine {
 
+// A batch-major copy of a sublayer's input: feature f of example b at
+// rows[b * ld + f], with at least 16 readable, finite floats after the last
+// example's row (the weight-gradient kernel reads whole vectors).
+struct InputRows {
+  const float* rows = nullptr;
+  size_t ld = 0;
+};
+
 class SublayerOp {
  public:
   // Errors name the block or row whose structure disagrees with the mask.
@@ -34,6 +42,12 @@ class SublayerOp {
   int32_t cols() const { return cols_; }
   int64_t nnz() const { return nnz_; }
   bool structured() const { return structured_; }
+  // Whether backward() can use a batch-major copy of the input (InputRows):
+  // structured, every block's columns consecutive and ascending (a Clos
+  // ingress stage, a dense layer), so that a block's transposed input is a
+  // window of that copy, and blocks too wide for the run kernels (which
+  // never transpose).
+  bool reads_input_rows() const { return contiguous_blocks_ && run_units_.units.empty(); }
   // Widest block (structured) or row (CSR): sizes the kernels' scratch.
   int32_t max_k() const { return max_k_; }
   int64_t index_bytes() const;
@@ -52,10 +66,13 @@ class SublayerOp {
   // shapes, never on part/parts: runs of small blocks (k <= kRunMaxK) at
   // n >= 32 go through the run kernels, blocks of at most kUnitRows a side
   // block by block (the input gradient reads dy while it is in L1), others
-  // weight gradient first, then input gradient.
+  // weight gradient first, then input gradient. When `x_rows` holds the
+  // input batch-major as well, blocks of consecutive columns whose weight
+  // gradient takes the transposed input read it from there instead of
+  // transposing x (same values, so the same bits).
   void backward(const KernelTable& kt, const float* w, const float* dy, const float* x, float* dw,
-                float* dx, int n, int lanes, size_t stride, float* scratch, int part,
-                int parts) const;
+                float* dx, int n, int lanes, size_t stride, float* scratch, int part, int parts,
+                InputRows x_rows = {}) const;
 
   // Batch 1 (stride 1, one thread). `scratch` holds 2 * max_k() floats.
   void forward_b1(const KernelTable& kt, const float* w, const float* x, float* y,
@@ -72,15 +89,16 @@ class SublayerOp {
   // the first n examples. `scratch` holds scratch_floats(n) floats (per
   // thread), all finite (zeroed once is enough: only padding is left unwritten).
   void weight_grad(const KernelTable& kt, const float* dy, const float* x, float* dw, int n,
-                   size_t stride, float* scratch, int part, int parts) const;
+                   size_t stride, float* scratch, int part, int parts, InputRows x_rows) const;
   // The input-gradient rows no weight reads (a mask's uncovered columns) set
   // to zero over n examples.
   void zero_uncovered_cols(float* dx, int n, size_t stride) const;
 
   struct BlockRef {
     int32_t m = 0, k = 0;
-    int64_t row_begin = 0;  // into rows_ and w_off_
-    int64_t col_begin = 0;  // into cols_
+    bool contiguous = false;  // columns consecutive and ascending
+    int64_t row_begin = 0;    // into rows_ and w_off_
+    int64_t col_begin = 0;    // into cols_
   };
   struct Unit {
     int32_t index = 0;  // block (structured) or unused (CSR)
@@ -97,6 +115,7 @@ class SublayerOp {
   int32_t rows_ = 0, cols_ = 0;
   int64_t nnz_ = 0;
   bool structured_ = false;
+  bool contiguous_blocks_ = false;
   int32_t max_k_ = 0;
 
   // Structured.

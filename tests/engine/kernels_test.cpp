@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
+#include "core/data/dataset.h"
 #include "core/engine/kernels.h"
 #include "core/util/rng.h"
 
@@ -580,6 +582,31 @@ TEST_CASE("optimizer update: SIMD variants match the scalar reference") {
           check_close(m, m_ref, "optimizer m");
           check_close(v, v_ref, "optimizer v");
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("pixel bytes become the floats pixel_value gives, in every variant") {
+  // Every byte value, at lengths around the vector widths and unaligned.
+  std::vector<uint8_t> bytes(300 + 7);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>((i * 89 + 3) % 256);
+  std::vector<const KernelTable*> variants = simd_variants();
+  variants.push_back(scalar_kernel_table());
+  for (const KernelTable* kt : variants) {
+    CAPTURE(kt->name);
+    for (size_t n :
+         {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{64}, size_t{300}}) {
+      for (size_t offset : {size_t{0}, size_t{3}}) {
+        CAPTURE(n);
+        CAPTURE(offset);
+        std::vector<float> out(n + 1, -1.0f);
+        kt->pixels_to_floats(n, bytes.data() + offset, out.data());
+        for (size_t i = 0; i < n; ++i) {
+          const float want = pixel_value(bytes[offset + i]);
+          REQUIRE(std::memcmp(&out[i], &want, sizeof(float)) == 0);
+        }
+        CHECK(out[n] == -1.0f);  // nothing written past n
       }
     }
   }

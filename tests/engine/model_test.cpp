@@ -303,37 +303,42 @@ TEST_CASE("evaluation gives the same bits in the training workspace as in its ow
 
 TEST_CASE("a data set kept as bytes trains to the same bits as its floats") {
   // Widths around the byte path's 64-feature chunks; batches around its
-  // 16-example groups, and batch 1.
+  // 16-example groups, and batch 1. A first sublayer of wide contiguous
+  // blocks (dense; a Clos of 10-wide ingress blocks at 100 inputs) takes
+  // its weight gradient from the batch-major copy the byte load keeps, the
+  // floats' by transposing: the same bits either way.
   for (int32_t dim : {5, 64, 100}) {
-    Dataset bytes;
-    bytes.name = "bytes";
-    bytes.size = 90;
-    bytes.dim = dim;
-    bytes.num_classes = 3;
-    Rng rng(static_cast<uint64_t>(dim));
-    bytes.pixels.resize(static_cast<size_t>(bytes.size) * static_cast<size_t>(dim));
-    for (uint8_t& p : bytes.pixels) p = static_cast<uint8_t>(rng.uniform(256));
-    for (int64_t i = 0; i < bytes.size; ++i) bytes.labels.push_back(static_cast<int32_t>(i % 3));
-    Dataset floats = bytes;
-    floats.pixels.clear();
-    for (uint8_t p : bytes.pixels) floats.features.push_back(pixel_value(p));
-    const std::string text = std::to_string(dim) + "|12:relu:dense|3:linear:dense;seed=4";
-    auto spec = parse_model_spec(text);
-    REQUIRE(spec.is_ok());
-    for (int batch : {1, 7, 16, 33}) {
-      CAPTURE(dim);
-      CAPTURE(batch);
-      auto a = std::move(Model::create(*spec)).value();
-      auto b = std::move(Model::create(*spec)).value();
-      TrainConfig cfg;
-      cfg.batch_size = batch;
-      cfg.epochs = 2;
-      std::vector<int64_t> idx(90);
-      for (int i = 0; i < 90; ++i) idx[i] = (i * 37) % 90;
-      REQUIRE(train(*a, bytes, idx, cfg).is_ok());
-      REQUIRE(train(*b, floats, idx, cfg).is_ok());
-      CHECK(std::memcmp(a->parameters().data(), b->parameters().data(),
-                        a->parameters().size() * sizeof(float)) == 0);
+    for (const char* first : {"dense", "clos"}) {
+      Dataset bytes;
+      bytes.name = "bytes";
+      bytes.size = 90;
+      bytes.dim = dim;
+      bytes.num_classes = 3;
+      Rng rng(static_cast<uint64_t>(dim));
+      bytes.pixels.resize(static_cast<size_t>(bytes.size) * static_cast<size_t>(dim));
+      for (uint8_t& p : bytes.pixels) p = static_cast<uint8_t>(rng.uniform(256));
+      for (int64_t i = 0; i < bytes.size; ++i) bytes.labels.push_back(static_cast<int32_t>(i % 3));
+      Dataset floats = bytes;
+      floats.pixels.clear();
+      for (uint8_t p : bytes.pixels) floats.features.push_back(pixel_value(p));
+      const std::string text = std::to_string(dim) + "|12:relu:" + first + "|3:linear:dense;seed=4";
+      auto spec = parse_model_spec(text);
+      REQUIRE(spec.is_ok());
+      for (int batch : {1, 7, 16, 33}) {
+        CAPTURE(text);
+        CAPTURE(batch);
+        auto a = std::move(Model::create(*spec)).value();
+        auto b = std::move(Model::create(*spec)).value();
+        TrainConfig cfg;
+        cfg.batch_size = batch;
+        cfg.epochs = 2;
+        std::vector<int64_t> idx(90);
+        for (int i = 0; i < 90; ++i) idx[i] = (i * 37) % 90;
+        REQUIRE(train(*a, bytes, idx, cfg).is_ok());
+        REQUIRE(train(*b, floats, idx, cfg).is_ok());
+        CHECK(std::memcmp(a->parameters().data(), b->parameters().data(),
+                          a->parameters().size() * sizeof(float)) == 0);
+      }
     }
   }
 }
