@@ -12,6 +12,9 @@
 // the other tenants); "vs dense" is the median of per-repetition ratios with
 // dense and the model timed in alternation, so that both see the same load.
 // Thread scaling is timed in wall time and in the CPU time of the process.
+// Data: Fashion-MNIST's training set, bytes in a shuffled order with the
+// next batch prefetched, as train() reads it (random bytes of its shape
+// when the data set is not installed).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/data/idx_reader.h"
 #include "core/engine/kernels.h"
 #include "core/engine/model.h"
 #include "core/engine/model_impl.h"
@@ -114,16 +118,24 @@ Paired paired_medians(const Options& opt, A&& a, B&& b) {
   return {median(ta), median(tb), median(ratio)};
 }
 
-nf::Dataset synthetic_data(int64_t size) {
+// Fashion-MNIST's training set as train() holds it (bytes), or, where the
+// data set is not installed, as many random bytes in its shape ("synthetic",
+// and a note on stderr): the step's arithmetic does not depend on the
+// values, its load does on where the rows are.
+nf::Dataset bench_data() {
+  auto fashion = nf::load_fashion_mnist(nf::FashionMnistSplit::kTrain);
+  if (fashion.is_ok()) return std::move(*fashion);
+  std::fprintf(stderr, "engine_bench: %s; timing random bytes of the same shape instead\n",
+               fashion.status().to_string().c_str());
   nf::Dataset d;
-  d.size = size;
+  d.size = 60000;
   d.dim = 784;
   d.num_classes = 10;
   d.name = "synthetic";
   nf::Rng rng(1);
-  d.features.resize(static_cast<size_t>(size) * 784);
-  for (float& f : d.features) f = rng.uniform01();
-  for (int64_t i = 0; i < size; ++i) d.labels.push_back(static_cast<int32_t>(rng.uniform(10)));
+  d.pixels.resize(static_cast<size_t>(d.size) * 784);
+  for (uint8_t& p : d.pixels) p = static_cast<uint8_t>(rng.uniform(256));
+  for (int64_t i = 0; i < d.size; ++i) d.labels.push_back(static_cast<int32_t>(rng.uniform(10)));
   return d;
 }
 
@@ -133,8 +145,9 @@ int64_t weight_count(const nf::Model& m) {
   return w;
 }
 
-// One full training step as train() runs it: load the batch, forward,
-// backward, SGD-momentum update of the flat vector.
+// One full training step as train() runs it: load the batch (the data set
+// in a shuffled order, the next batch's rows prefetched), forward, backward,
+// SGD-momentum update of the flat vector.
 struct Stepper {
   nf::Model& model;
   const nf::Dataset& data;
@@ -143,10 +156,12 @@ struct Stepper {
   nf::Optimizer opt;
   int batch;
   int64_t next = 0;
+  nf::Rng rng{5};
 
   Stepper(nf::Model& m, const nf::Dataset& d, int b, int threads) : model(m), data(d), batch(b) {
     order.resize(static_cast<size_t>(d.size));
     for (int64_t i = 0; i < d.size; ++i) order[i] = i;
+    rng.shuffle(std::span<int64_t>(order));
     grad.resize(static_cast<size_t>(m.parameter_count()));
     nf::OptimizerConfig oc;
     oc.learning_rate = 1e-3f;
@@ -159,10 +174,16 @@ struct Stepper {
   Stepper(const Stepper&) = delete;
   Stepper& operator=(const Stepper&) = delete;
   void operator()() {
-    if (next + batch > data.size) next = 0;
+    if (next + batch > data.size) {  // a new epoch
+      rng.shuffle(std::span<int64_t>(order));
+      next = 0;
+    }
     nf::engine::ModelImpl& impl = model.impl();
     impl.load_batch(data, std::span<const int64_t>(order.data() + next, batch));
     next += batch;
+    if (next + batch <= data.size) {
+      impl.prefetch_batch(data, std::span<const int64_t>(order.data() + next, batch));
+    }
     impl.forward(model.parameters().data(), true, nullptr);
     impl.backward(model.parameters().data(), grad.data());
     impl.update(opt, model.parameters(), grad, {});
@@ -392,7 +413,7 @@ int main(int argc, char** argv) {
                "at each batch size, instead of the figures");
   CLI11_PARSE(app, argc, argv);
 
-  const nf::Dataset data = synthetic_data(2048);
+  const nf::Dataset data = bench_data();
   struct ModelCase {
     std::string name;
     nf::FabricKind kind;
@@ -442,8 +463,9 @@ int main(int argc, char** argv) {
   const int64_t dense_weights = weight_count(*models[0]);
   const char* isa = nf::engine::active_kernels().name;
   if (!opt.json) {
-    std::printf("engine_bench: kernels %s, 1 thread, median of %d x %.2fs of thread CPU time\n",
-                isa, opt.reps, opt.min_time);
+    std::printf(
+        "engine_bench: kernels %s, 1 thread, median of %d x %.2fs of thread CPU time, data %s\n",
+        isa, opt.reps, opt.min_time, data.name.c_str());
     for (size_t i = 0; i < cases.size(); ++i) {
       std::printf("  %-13s %.3f of dense weights  %s\n", cases[i].name.c_str(),
                   static_cast<double>(weight_count(*models[i])) / dense_weights, specs[i].c_str());
@@ -548,14 +570,15 @@ int main(int argc, char** argv) {
       extras.push_back(
           {"threads_2_vs_1_cpu_cost", cases[i].name, big, median(cpu2) / median(cpu1)});
       model.impl().prepare(big, 1);
-      // train() as a client runs it (the 2048 examples, one epoch): with 2
+      // train() as a client runs it (a shard of 2048 examples, one epoch): with 2
       // threads each step runs on one thread or splits, whichever measured
       // faster (ThreadChoice), so this is what a user who sets threads = 2
       // gets. Two models, so that neither call re-creates a pool.
       auto twin = nf::Model::create(model.spec());
       if (twin.is_ok()) {
-        std::vector<int64_t> all(static_cast<size_t>(data.size));
-        for (int64_t e = 0; e < data.size; ++e) all[static_cast<size_t>(e)] = e;
+        const int64_t shard = std::min<int64_t>(2048, data.size);
+        std::vector<int64_t> all(static_cast<size_t>(shard));
+        for (int64_t e = 0; e < shard; ++e) all[static_cast<size_t>(e)] = e * (data.size / shard);
         nf::TrainConfig tc;
         tc.batch_size = big;
         tc.learning_rate = 1e-3f;
@@ -574,7 +597,7 @@ int main(int argc, char** argv) {
                 auto st = nf::train(other, data, all, tc2);
                 if (st.is_ok()) {
                   split += st->split_steps;
-                  steps += (data.size + big - 1) / big;
+                  steps += (shard + big - 1) / big;
                 }
               },
               Timer::kWall));
@@ -607,16 +630,18 @@ int main(int argc, char** argv) {
     extras.push_back({"eval_xnnpack_vs_engine", "dense", nf::kEvalBatch, t_engine / t_xnn});
     if (!opt.json) {
       std::printf(
-          "\nevaluation of dense (2048 examples, batch %d): engine %.0f samples/s, "
+          "\nevaluation of dense (%lld examples, batch %d): engine %.0f samples/s, "
           "XNNPACK %.0f samples/s\n",
-          nf::kEvalBatch, static_cast<double>(data.size) / t_engine,
-          static_cast<double>(data.size) / t_xnn);
+          static_cast<long long>(data.size), nf::kEvalBatch,
+          static_cast<double>(data.size) / t_engine, static_cast<double>(data.size) / t_xnn);
     }
   }
 
   if (opt.json) {
-    std::printf("{\n  \"kernels\": \"%s\",\n  \"reps\": %d,\n  \"min_time\": %.3f,\n", isa,
-                opt.reps, opt.min_time);
+    std::printf(
+        "{\n  \"kernels\": \"%s\",\n  \"data\": \"%s\",\n  \"reps\": %d,\n  \"min_time\": "
+        "%.3f,\n",
+        isa, data.name.c_str(), opt.reps, opt.min_time);
     std::printf("  \"models\": [");
     for (size_t i = 0; i < cases.size(); ++i) {
       std::printf("%s\n    {\"name\": \"%s\", \"spec\": \"%s\", \"weight_fraction\": %.4f}",

@@ -170,6 +170,21 @@ void ModelImpl::load_batch(const Dataset& data, std::span<const int64_t> indices
   section_done(StepSection::kLoad);
 }
 
+void ModelImpl::prefetch_batch(const Dataset& data, std::span<const int64_t> indices) const {
+  constexpr uintptr_t kLine = 64;
+  const bool bytes = !data.pixels.empty();
+  const size_t row_bytes = static_cast<size_t>(data.dim) * (bytes ? 1 : sizeof(float));
+  const auto base = bytes ? reinterpret_cast<uintptr_t>(data.pixels.data())
+                          : reinterpret_cast<uintptr_t>(data.features.data());
+  for (int64_t i : indices) {
+    const uintptr_t row = base + static_cast<uintptr_t>(i) * row_bytes;
+    // Every line the row touches, from the one holding its first byte.
+    for (uintptr_t p = row - row % kLine; p < row + row_bytes; p += kLine) {
+      __builtin_prefetch(reinterpret_cast<const void*>(p));
+    }
+  }
+}
+
 bool ModelImpl::keeps_input_rows(size_t stride) const {
   return stride > 1 && !layers.empty() && !layers[0].ops.empty() &&
          layers[0].ops[0].reads_input_rows();

@@ -112,6 +112,14 @@ class ModelImpl {
   // Copies examples into the input matrix and their labels. Preconditions:
   // 1 <= size <= capacity, indices valid, data.dim == input dim.
   void load_batch(const Dataset& data, std::span<const int64_t> indices);
+  // Asks the caches for the rows of the next batch, without waiting for
+  // them, so that they arrive while this step computes: a shuffled batch's
+  // rows are scattered over the data set, and a load that finds them cold
+  // waits on memory for each (16 of clos-10's 96 us at batch 64 on
+  // Fashion-MNIST). train() calls it once the current batch is loaded.
+  // Issuing the lines a few at a time after each section of the step
+  // measured no faster than all at once. No effect on results.
+  void prefetch_batch(const Dataset& data, std::span<const int64_t> indices) const;
   // Same from row-major features (n rows of input_dim floats) and labels.
   void load_rows(const float* features, const int32_t* labels, int n);
 

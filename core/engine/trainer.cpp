@@ -115,6 +115,11 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
       stats.split_steps += split_step ? 1 : 0;
       const auto step_start = std::chrono::steady_clock::now();
       m.load_batch(data, std::span<const int64_t>(m.order.data() + b0, static_cast<size_t>(n)));
+      if (b0 + n < n_total) {
+        const int64_t next = std::min<int64_t>(config.batch_size, n_total - b0 - n);
+        m.prefetch_batch(
+            data, std::span<const int64_t>(m.order.data() + b0 + n, static_cast<size_t>(next)));
+      }
       loss_sum += m.forward(m.params.data(), true, nullptr);
       m.backward(m.params.data(), m.grad.data());
       m.update(m.optimizer, m.params, m.grad, anchor);
