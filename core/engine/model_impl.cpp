@@ -186,7 +186,7 @@ void ModelImpl::prefetch_batch(const Dataset& data, std::span<const int64_t> ind
 }
 
 bool ModelImpl::keeps_input_rows(size_t stride) const {
-  return stride > 1 && !layers.empty() && !layers[0].ops.empty() &&
+  return batch_major_input && stride > 1 && !layers.empty() && !layers[0].ops.empty() &&
          layers[0].ops[0].reads_input_rows();
 }
 

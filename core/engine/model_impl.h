@@ -91,6 +91,10 @@ class ModelImpl {
   ThreadChoice thread_choice;
   // Benchmarks set this to time the sections of a step.
   StepProbe* probe = nullptr;
+  // Whether training workspaces may keep the batch batch-major for the first
+  // sublayer (input_rows); tests turn it off to compare both paths, which
+  // give the same bits. Takes effect at the next prepare() that allocates.
+  bool batch_major_input = true;
 
   // Sizes the workspace for batches of up to `capacity` examples and
   // `threads` threads; the evaluation workspace gets no gradient buffers.

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -338,6 +339,50 @@ TEST_CASE("a data set kept as bytes trains to the same bits as its floats") {
         REQUIRE(train(*b, floats, idx, cfg).is_ok());
         CHECK(std::memcmp(a->parameters().data(), b->parameters().data(),
                           a->parameters().size() * sizeof(float)) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("the batch kept batch-major for the first sublayer changes no bit") {
+  // First sublayers whose weight gradient reads the rows (Clos ingress,
+  // dense: all blocks or, at 40 rows, the 36-row unit but not the 4-row
+  // one, whose gradient takes another path) and that never do (butterfly
+  // of small blocks, CSR): trained with and without the batch-major copy,
+  // from bytes and from floats, at batch sizes around the 16-example
+  // groups and the paths' thresholds (32, 64), with 1 and 2 threads.
+  const Dataset floats = teacher_dataset(150, 100, 5, 7);
+  Dataset bytes = floats;
+  bytes.features.clear();
+  for (float f : floats.features) {
+    bytes.pixels.push_back(static_cast<uint8_t>(std::clamp(f, 0.0f, 1.0f) * 255.0f));
+  }
+  std::vector<int64_t> idx(150);
+  for (int i = 0; i < 150; ++i) idx[i] = (i * 61) % 150;
+  for (const char* layer1 : {"24:relu:clos", "40:relu:dense", "16:tanh:butterfly:radix=4",
+                             "20:relu:random_fan_in:fan_in=10"}) {
+    const std::string text = std::string("100|") + layer1 + "|5:linear:dense;seed=2";
+    auto spec = parse_model_spec(text);
+    REQUIRE(spec.is_ok());
+    for (const Dataset* data : {&floats, static_cast<const Dataset*>(&bytes)}) {
+      for (int batch : {16, 33, 64}) {
+        for (int threads : {1, 2}) {
+          CAPTURE(text);
+          CAPTURE(data->pixels.empty());
+          CAPTURE(batch);
+          CAPTURE(threads);
+          auto with = std::move(Model::create(*spec)).value();
+          auto without = std::move(Model::create(*spec)).value();
+          without->impl().batch_major_input = false;
+          TrainConfig cfg;
+          cfg.batch_size = batch;
+          cfg.threads = threads;
+          cfg.epochs = 2;
+          REQUIRE(train(*with, *data, idx, cfg).is_ok());
+          REQUIRE(train(*without, *data, idx, cfg).is_ok());
+          CHECK(std::memcmp(with->parameters().data(), without->parameters().data(),
+                            with->parameters().size() * sizeof(float)) == 0);
+        }
       }
     }
   }
