@@ -119,6 +119,7 @@ Result<Update> EngineTaskRunner::train(TrainTask task, Encoding encoding) {
   // One shuffle stream per (client, round): the same on every thread and run.
   config.seed = mix64(client_.seed ^ mix64(task.round + 1));
   config.threads = pool_.train_threads();
+  config.batch_major_input = batch_major_input_;
   const std::span<const int64_t> indices = used_indices();
   const auto started = std::chrono::steady_clock::now();
   NF_ASSIGN_OR_RETURN(TrainStats stats, nf::train(model, *client_.data, indices, config,

@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
                 &*data, {}, nf::mix64(config.data.client_index + 1), config.limits.max_examples});
   // The work runs inline (below): each Update is sent before the next task.
   runner.set_unencoded_updates(true);
+  // A device's memory is the limit; its tasks are short.
+  runner.set_batch_major_input(false);
   nf::SessionOptions session_options;
   session_options.device_id = config.device_id;
   session_options.encodings = nf::all_encodings();

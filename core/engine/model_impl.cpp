@@ -86,8 +86,10 @@ int32_t ModelImpl::max_block_width() const {
 void ModelImpl::prepare(int capacity, int threads) {
   assert(capacity >= 1 && threads >= 1);
   const size_t want = batch_stride(capacity);
+  const bool training = ws_ == &train_ws_;
   if (ws_->stride != 0 && threads == ws_->threads && (want == 1) == (ws_->stride == 1) &&
-      want <= ws_->stride) {
+      want <= ws_->stride &&
+      (training && keeps_input_rows(ws_->stride)) == !ws_->input_rows.empty()) {
     return;
   }
   ws_->stride = want;
@@ -97,7 +99,6 @@ void ModelImpl::prepare(int capacity, int threads) {
     ws_->threads = threads;
   }
   const size_t s = ws_->stride;
-  const bool training = ws_ == &train_ws_;
   ws_->input.assign(static_cast<size_t>(spec.input_dim) * s, 0.0f);
   ws_->rows_loaded = false;
   ws_->input_rows.assign(training && keeps_input_rows(s) ? input_rows_floats(spec.input_dim, s) : 0,

@@ -91,13 +91,14 @@ class ModelImpl {
   ThreadChoice thread_choice;
   // Benchmarks set this to time the sections of a step.
   StepProbe* probe = nullptr;
-  // Whether training workspaces may keep the batch batch-major for the first
-  // sublayer (input_rows); tests turn it off to compare both paths, which
-  // give the same bits. Takes effect at the next prepare() that allocates.
+  // Whether the training workspace keeps the batch batch-major for the first
+  // sublayer when it can read it (input_rows; TrainConfig says why one
+  // would not). Takes effect at the next prepare(). The same bits either way.
   bool batch_major_input = true;
 
   // Sizes the workspace for batches of up to `capacity` examples and
-  // `threads` threads; the evaluation workspace gets no gradient buffers.
+  // `threads` threads (and input_rows by batch_major_input); the evaluation
+  // workspace gets no gradient buffers.
   // Precondition: capacity >= 1, threads >= 1.
   void prepare(int capacity, int threads);
   int capacity() const { return ws_->capacity; }

@@ -64,6 +64,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
   }
 
   engine::ModelImpl& m = model.impl();
+  m.batch_major_input = config.batch_major_input;
   m.prepare(config.batch_size, config.threads);
   m.grad.resize(static_cast<size_t>(count));
   OptimizerConfig oc;
