@@ -120,8 +120,8 @@ class ModelImpl {
   // Asks the caches for the rows of the next batch, without waiting for
   // them, so that they arrive while this step computes: a shuffled batch's
   // rows are scattered over the data set, and a load that finds them cold
-  // waits on memory for each (16 of clos-10's 96 us at batch 64 on
-  // Fashion-MNIST). train() calls it once the current batch is loaded.
+  // waits on memory for each (24-26 of clos-10's 92-96 us at batch 64
+  // on Fashion-MNIST; 7.6-7.9 us prefetched). train() calls it once the current batch is loaded.
   // Issuing the lines a few at a time after each section of the step
   // measured no faster than all at once. No effect on results.
   void prefetch_batch(const Dataset& data, std::span<const int64_t> indices) const;

@@ -80,7 +80,7 @@ void block_weight_grad(const KernelTable& kt, int32_t block, bool contiguous, in
     case WeightGradPath::kTranspose:
       break;
   }
-  if (contiguous && k > 0 && x_rows.rows != nullptr) {
+  if (contiguous && k > 0 && x_rows.rows != nullptr && x_rows.ld >= padded_width(k, kt.lanes)) {
     kt.block_weight_grad(m, k, n, dy, rows, stride, x_rows.rows + cols[0], x_rows.ld, dw, w_off);
     return;
   }
