@@ -56,7 +56,8 @@ std::string to_json_line(const RoundMetrics& m) {
       << ",\"examples\":" << f.examples << ",\"loss\":" << mean(f.loss)
       << ",\"accuracy\":" << mean(f.accuracy) << ",\"failures\":";
     failures_json(o, f.failures);
-    o << ",\"seconds\":" << num(f.seconds) << "}";
+    o << ",\"eval_bytes_in\":" << f.bytes_in << ",\"eval_bytes_out\":" << f.bytes_out
+      << ",\"seconds\":" << num(f.seconds) << "}";
   }
   o << ",\"bytes_in\":" << m.bytes_in << ",\"bytes_out\":" << m.bytes_out
     << ",\"round_seconds\":" << num(m.round_seconds)

@@ -24,6 +24,11 @@ struct FederatedEvalMetrics {
   double accuracy = -1;
   // "timeout after 60.0 s", "disconnected", "rejected: loss is nan", ...
   std::vector<ClientFailure> failures;
+  // Bytes to and from the devices while it ran (the model sent to each
+  // evaluator, their results); not in the round's own bytes_in/bytes_out.
+  // In the JSON line "eval_bytes_in"/"eval_bytes_out": a reader that looks
+  // for the first "bytes_in" key finds the round's.
+  uint64_t bytes_in = 0, bytes_out = 0;
   double seconds = 0;
 };
 

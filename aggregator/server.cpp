@@ -727,6 +727,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_return;
     }
     const auto t0 = Clock::now();
+    const uint64_t in0 = counters.bytes_in, out0 = counters.bytes_out;
     // Another stream of the sampling seed than training's, so the same devices
     // are not always both trained and evaluated.
     const auto sampled = sample_clients(idle, count, mix64(opt.seed ^ 0x6576616cULL), round);
@@ -773,6 +774,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     counters.federated_eval_failures += static_cast<int64_t>(f.failures.size());
     auto summary = strategy->aggregate_evaluate(round, evaluating->results, evaluating->failures);
     evaluating.reset();
+    f.bytes_in = counters.bytes_in - in0;
+    f.bytes_out = counters.bytes_out - out0;
     f.seconds = seconds_since(t0);
     if (!summary.is_ok()) {
       say("round " + std::to_string(round) +

@@ -72,8 +72,11 @@ Result<RoundRecord> parse_metrics_line(const std::string& line) {
   (void)find_json_number(line, "eval_loss", r.eval_loss);
   (void)find_json_number(line, "aggregate_seconds", r.aggregate_seconds);
   (void)find_json_number(line, "eval_seconds", r.eval_seconds);
-  // One failure record per lost or rejected client.
-  for (size_t at = line.find("{\"device\":"); at != std::string::npos;
+  // One failure record per lost or rejected client, in the round's own
+  // list: a federated evaluation's failures come after it and are not the
+  // round's.
+  const size_t federated = line.find("\"federated_eval\":");
+  for (size_t at = line.find("{\"device\":"); at != std::string::npos && at < federated;
        at = line.find("{\"device\":", at + 1)) {
     ++r.failures;
   }

@@ -38,10 +38,17 @@ TEST_CASE("federated evaluation: null when not run, else an object with its fail
   m.federated.loss = 0.25;
   m.federated.accuracy = 0.75;
   m.federated.failures = {{"dev-9", "timeout after 5.0 s"}};
+  m.federated.bytes_in = 120;
+  m.federated.bytes_out = 342000;
+  m.bytes_out = 1000;
   const auto line = to_json_line(m);
-  CHECK(line.find("\"federated_eval\":{\"sampled\":3,\"results\":2,\"examples\":400,"
-                  "\"loss\":0.25,\"accuracy\":0.75,\"failures\":[{\"device\":\"dev-9\","
-                  "\"reason\":\"timeout after 5.0 s\"}]") != std::string::npos);
+  CHECK(line.find(
+            "\"federated_eval\":{\"sampled\":3,\"results\":2,\"examples\":400,"
+            "\"loss\":0.25,\"accuracy\":0.75,\"failures\":[{\"device\":\"dev-9\","
+            "\"reason\":\"timeout after 5.0 s\"}],\"eval_bytes_in\":120,\"eval_bytes_out\":342000,"
+            "\"seconds\":") != std::string::npos);
+  // Its bytes are its own, apart from the round's.
+  CHECK(line.find("},\"bytes_in\":0,\"bytes_out\":1000,") != std::string::npos);
   // The round's own failures stay apart from the evaluation's.
   CHECK(line.find("\"failures\":[],") != std::string::npos);
   m.federated.results = 0;

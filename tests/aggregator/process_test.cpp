@@ -368,6 +368,11 @@ TEST_CASE(
     CHECK(fed.find("{\"sampled\":10,\"results\":10,") != std::string::npos);
     // 600 examples per device: example-weighted over ten devices.
     CHECK(number_after(fed, "examples") == 6000);
+    // Each evaluator was sent the model (28,450 f32 values) and answered
+    // with a few numbers.
+    CHECK(number_after(fed, "eval_bytes_out") >= 10 * 113800);
+    CHECK(number_after(fed, "eval_bytes_in") > 0);
+    CHECK(number_after(fed, "eval_bytes_in") < 10 * 1000);
     const double accuracy = number_after(fed, "accuracy");
     CHECK(accuracy > 0.3);
     CHECK(accuracy <= 1.0);

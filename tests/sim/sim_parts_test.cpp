@@ -158,6 +158,18 @@ TEST_CASE("the aggregator's metrics lines read back as the records nf-sim keeps"
   CHECK(r.eval_seconds == doctest::Approx(0.5));
   CHECK(r.unix_time == doctest::Approx(1790000000.5));
 
+  // A federated evaluation's bytes and failures are its own, not the round's.
+  m.federated.sampled = 3;
+  m.federated.results = 2;
+  m.federated.failures = {{"client-1", "disconnected"}};
+  m.federated.bytes_in = 200;
+  m.federated.bytes_out = 341000;
+  const RoundRecord with_eval = parse_metrics_line(aggregator::to_json_line(m)).value();
+  CHECK(with_eval.bytes_up == 455984);
+  CHECK(with_eval.bytes_down == 569980);
+  CHECK(with_eval.failures == 1);
+  CHECK(with_eval.failures == round_record_from(m).failures);
+
   m.eval_accuracy = -1;  // not evaluated: null in the line
   m.eval_loss = -1;
   CHECK(parse_metrics_line(aggregator::to_json_line(m)).value().accuracy < 0);
