@@ -37,6 +37,10 @@ int act_code(Activation a) {
   return kActLinear;
 }
 
+// Rows 0..15: the gather table of a transpose of 16 consecutive rows (a
+// group of examples of a batch).
+constexpr int32_t kIota16[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
 // Floats of a batch-major copy of the input: `stride` rows of `dim`, and
 // one vector of 16 after the last, which the weight-gradient kernel may read.
 size_t input_rows_floats(int32_t dim, size_t stride) {
@@ -197,13 +201,12 @@ void ModelImpl::load_input_rows(F&& fill_row) {
   const auto dim = static_cast<size_t>(spec.input_dim);
   float* rows = ws_->input_rows.data();
   float* input = ws_->input.data();
-  static constexpr int32_t kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   const KernelTable& kt = kernels();
   parallel(static_cast<int64_t>(dim * s), [&](int part, int parts) {
     const auto [b0, b1] = tile_slice(s, 16, part, parts);
     for (size_t g = b0; g < b1; g += 16) {
       for (size_t b = g; b < g + 16; ++b) fill_row(b, rows + b * dim);
-      kt.gather_transpose(16, static_cast<int>(dim), rows + g * dim, kIota, dim, input + g, s);
+      kt.gather_transpose(16, static_cast<int>(dim), rows + g * dim, kIota16, dim, input + g, s);
     }
   });
   ws_->rows_loaded = true;
@@ -245,7 +248,6 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
     // batch of 64 (eight times the float path).
     constexpr int kGroup = 16, kChunk = 64;
     alignas(64) float tile[kGroup * kChunk];
-    static constexpr int32_t kIota[kGroup] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (size_t b0 = 0; b0 < s; b0 += kGroup) {
       const uint8_t* rows[kGroup];
       for (int i = 0; i < kGroup; ++i) {
@@ -256,7 +258,8 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
         for (int i = 0; i < kGroup; ++i) {
           kt.pixels_to_floats(static_cast<size_t>(width), rows[i] + f0, tile + i * kChunk);
         }
-        kt.gather_transpose(kGroup, width, tile, kIota, kChunk, ws_->input.data() + f0 * s + b0, s);
+        kt.gather_transpose(kGroup, width, tile, kIota16, kChunk, ws_->input.data() + f0 * s + b0,
+                            s);
       }
     }
     return;

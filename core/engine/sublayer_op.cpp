@@ -153,10 +153,9 @@ Result<SublayerOp> SublayerOp::plan(const Sublayer& sublayer) {
       ref.k = static_cast<int32_t>(blk.cols.size());
       ref.row_begin = static_cast<int64_t>(op.block_rows_.size());
       ref.col_begin = static_cast<int64_t>(op.block_cols_.size());
-      ref.contiguous = true;
-      for (size_t j = 1; j < blk.cols.size(); ++j) {
-        ref.contiguous = ref.contiguous && blk.cols[j] == blk.cols[j - 1] + 1;
-      }
+      ref.contiguous =
+          std::adjacent_find(blk.cols.begin(), blk.cols.end(),
+                             [](int32_t a, int32_t b) { return b != a + 1; }) == blk.cols.end();
       for (int32_t c : blk.cols) {
         if (c < 0 || c >= mask.cols || col_seen[c]) {
           return invalid_argument(where + ": column " + std::to_string(c) +
