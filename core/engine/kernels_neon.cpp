@@ -2,6 +2,8 @@
 #include <arm_neon.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "core/engine/kernels.h"
 
@@ -19,6 +21,13 @@ struct V {
   static R zero() { return vdupq_n_f32(0.0f); }
   static R set1(float v) { return vdupq_n_f32(v); }
   static R load(const float* p) { return vld1q_f32(p); }
+  // 4 bytes at p, each as a float (exact).
+  static R bytes(const uint8_t* p) {
+    uint32_t four;
+    std::memcpy(&four, p, sizeof four);
+    const uint16x8_t wide = vmovl_u8(vcreate_u8(four));
+    return vcvtq_f32_u32(vmovl_u16(vget_low_u16(wide)));
+  }
   static R load_n(const float* p, int n) {
     float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; ++i) t[i] = p[i];

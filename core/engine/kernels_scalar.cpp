@@ -17,6 +17,7 @@ struct V {
   static R zero() { return 0.0f; }
   static R set1(float v) { return v; }
   static R load(const float* p) { return *p; }
+  static R bytes(const uint8_t* p) { return static_cast<float>(*p); }
   static R load_n(const float* p, int n) { return n > 0 ? *p : 0.0f; }
   static void store(float* p, R r) { *p = r; }
   static void store_n(float* p, R r, int n) {
