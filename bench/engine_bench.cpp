@@ -185,8 +185,7 @@ struct Stepper {
       impl.prefetch_batch(data, std::span<const int64_t>(order.data() + next, batch));
     }
     impl.forward(model.parameters().data(), true, nullptr);
-    impl.backward(model.parameters().data(), grad.data());
-    impl.update(opt, model.parameters(), grad, {});
+    impl.backward_update(opt, model.parameters(), grad, {});
   }
 };
 

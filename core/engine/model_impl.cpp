@@ -285,14 +285,33 @@ void ModelImpl::copy_batch(const Dataset& data, std::span<const int64_t> indices
   }
 }
 
+void ModelImpl::update_range(const OptimizerStep& step, int64_t begin, int64_t count) {
+  const OptimizerStep range =
+      Optimizer::slice(step, static_cast<size_t>(begin), static_cast<size_t>(begin + count));
+  const KernelTable& kt = kernels();
+  parallel(count, [&](int part, int parts) {
+    const auto [b, e] = tile_slice(range.n, 16, part, parts);
+    if (e > b) kt.optimizer_step(Optimizer::slice(range, b, e));
+  });
+}
+
 void ModelImpl::update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
                        std::span<const float> anchor) {
   const OptimizerStep step = opt.plan_step(w, grad, anchor);
-  const KernelTable& kt = kernels();
-  parallel(static_cast<int64_t>(step.n), [&](int part, int parts) {
-    const auto [begin, end] = tile_slice(step.n, 16, part, parts);
-    if (end > begin) kt.optimizer_step(Optimizer::slice(step, begin, end));
-  });
+  update_range(step, 0, static_cast<int64_t>(step.n));
+  section_done(StepSection::kUpdate);
+}
+
+void ModelImpl::backward_update(Optimizer& opt, std::span<float> w, std::span<float> grad,
+                                std::span<const float> anchor) {
+  if (!fuse_update || opt.needs_whole_gradient()) {
+    backward(w.data(), grad.data());
+    update(opt, w, grad, anchor);
+    return;
+  }
+  // The plan reads no gradient without clipping: made before there is one.
+  const OptimizerStep step = opt.plan_step(w, grad, anchor);
+  backward_pass(w.data(), grad.data(), &step);
   section_done(StepSection::kUpdate);
 }
 
@@ -378,6 +397,10 @@ double ModelImpl::forward(const float* w, bool for_backward, int64_t* correct, d
 }
 
 void ModelImpl::backward(const float* w, float* grad) {
+  backward_pass(w, grad, nullptr);
+}
+
+void ModelImpl::backward_pass(const float* w, float* grad, const OptimizerStep* step) {
   const KernelTable& kt = kernels();
   const size_t s = ws_->stride;
   const bool b1 = s == 1;
@@ -401,6 +424,7 @@ void ModelImpl::backward(const float* w, float* grad) {
     } else {
       parallel(int64_t{rows} * lanes, act_back);
     }
+    if (step != nullptr) update_range(*step, layer.bias_offset, rows);
     section_done(StepSection::kActivationBackward, l);
     for (int i = static_cast<int>(layer.ops.size()) - 1; i >= 0; --i) {
       const SublayerOp& op = layer.ops[i];
@@ -424,6 +448,8 @@ void ModelImpl::backward(const float* w, float* grad) {
                       x_rows);
         });
       }
+      // Nothing reads these weights again in this pass.
+      if (step != nullptr) update_range(*step, layer.weight_offsets[i], op.nnz());
       section_done(StepSection::kBackward, l, i);
       std::swap(g, other);
     }

@@ -141,6 +141,17 @@ class ModelImpl {
   // split between the threads in ranges of whole cache lines.
   void update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
               std::span<const float> anchor);
+  // backward(w, grad), then update(opt, w, grad, anchor), with the same
+  // values. When fuse_update is set and the update needs no more than each
+  // element's own gradient (no clipping, whose norm needs all of them),
+  // each sublayer's weights and each layer's biases are updated as soon as
+  // their gradient is complete, while it is in the caches: the backward
+  // pass never reads a sublayer's weights after its own gradient.
+  void backward_update(Optimizer& opt, std::span<float> w, std::span<float> grad,
+                       std::span<const float> anchor);
+  // Whether backward_update() fuses the update into the backward pass when
+  // it can; tests compare the two.
+  bool fuse_update = true;
   // Whether sections of at least min_parallel_work are split between the
   // threads (the default) or all run on the calling thread; the same bits
   // either way. train() sets it per step (ThreadChoice).
@@ -168,6 +179,12 @@ class ModelImpl {
     if (probe != nullptr) probe->done(section, layer, sublayer);
   }
   void copy_batch(const Dataset& data, std::span<const int64_t> indices);
+  // backward(); with `step` (a planned update of the whole vector) not
+  // null, the elements of each gradient updated once it is complete.
+  void backward_pass(const float* w, float* grad, const OptimizerStep* step);
+  // `count` elements of `step` from `begin`, split between the threads in
+  // ranges of whole cache lines.
+  void update_range(const OptimizerStep& step, int64_t begin, int64_t count);
   // Whether a training workspace of stride `stride` keeps input_rows.
   bool keeps_input_rows(size_t stride) const;
   // Fills input_rows' row b (b < stride) with fill_row(b, row), examples

@@ -58,6 +58,9 @@ class Optimizer {
   // Elements [begin, end) of a planned step.
   static engine::OptimizerStep slice(const engine::OptimizerStep& step, size_t begin, size_t end);
   int64_t steps() const { return steps_; }
+  // Whether an element's update needs the whole gradient (clipping by its
+  // norm), not only the element's own.
+  bool needs_whole_gradient() const { return config_.clip_norm > 0.0f; }
   int64_t state_bytes() const;
 
  private:

@@ -122,8 +122,7 @@ Result<TrainStats> train(Model& model, const Dataset& data, std::span<const int6
             data, std::span<const int64_t>(m.order.data() + b0 + n, static_cast<size_t>(next)));
       }
       loss_sum += m.forward(m.params.data(), true, nullptr);
-      m.backward(m.params.data(), m.grad.data());
-      m.update(m.optimizer, m.params, m.grad, anchor);
+      m.backward_update(m.optimizer, m.params, m.grad, anchor);
       stats.examples += n;
       if (choose) {
         m.thread_choice.record(
