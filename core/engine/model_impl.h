@@ -142,11 +142,12 @@ class ModelImpl {
   void update(Optimizer& opt, std::span<float> w, std::span<const float> grad,
               std::span<const float> anchor);
   // backward(w, grad), then update(opt, w, grad, anchor), with the same
-  // values. When fuse_update is set and the update needs no more than each
-  // element's own gradient (no clipping, whose norm needs all of them),
-  // each sublayer's weights and each layer's biases are updated as soon as
-  // their gradient is complete, while it is in the caches: the backward
-  // pass never reads a sublayer's weights after its own gradient.
+  // values. When fuse_update is set, the batch is not batch 1 and the update
+  // needs no more than each element's own gradient (no clipping, whose norm
+  // needs all of them), each sublayer's weights and each layer's biases are
+  // updated as soon as their gradient is complete, while it is in the
+  // caches: the backward pass never reads a sublayer's weights after its
+  // own gradient.
   void backward_update(Optimizer& opt, std::span<float> w, std::span<float> grad,
                        std::span<const float> anchor);
   // Whether backward_update() fuses the update into the backward pass when
