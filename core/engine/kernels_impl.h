@@ -219,6 +219,12 @@ void block_backward_input(int m, int k, int n, const float* w, const int64_t* w_
   }
 }
 
+// Whether a block's k columns are consecutive and ascending (the operators'
+// tables hold distinct columns in order, so the ends tell).
+inline bool contiguous(int k, const int32_t* cols) {
+  return k > 0 && cols[k - 1] - cols[0] == k - 1;
+}
+
 void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t x_stride, float* xt,
                       size_t xt_ld) {
   constexpr int T = V::kTransposeTile;
@@ -247,7 +253,7 @@ void gather_transpose(int k, int n, const float* x, const int32_t* cols, size_t 
       // Consecutive rows (a batch-major copy just written) are in the caches
       // or one stream for the hardware prefetcher: no software prefetches,
       // which cost 0.2-0.4 us of the 3.5 us transpose of a batch of 64.
-      const bool far = n > 4 * T && cols[j0 + rows - 1] - cols[j0] != rows - 1;
+      const bool far = n > 4 * T && !contiguous(rows, cols + j0);
       const float* next[T > 1 ? T : 1];
       const int next_rows = far ? min_int(T, k - j0 - T) : 0;
       for (int t = 0; t < next_rows; ++t) {
@@ -794,10 +800,6 @@ void block_backward_run(int nb, int m, int k, int n, int lanes, const float* w,
 }
 
 // ---- structured blocks, batch 1 ----
-
-inline bool contiguous(int k, const int32_t* cols) {
-  return k > 0 && cols[k - 1] - cols[0] == k - 1;
-}
 
 // Four rows at a time share the loads of the gathered input.
 void block_forward_b1(int m, int k, const float* w, const int64_t* w_off, const float* x,
